@@ -1,0 +1,313 @@
+"""The catalogue: opening the database, idempotent upserts of candidates, and the queries others use."""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable, Iterable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from sqlalchemy import event, func
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlmodel import Session, SQLModel, create_engine, select
+
+from evidence.models import (
+    MAX_SUMMARY_CHARS,
+    MAX_TEXT_CHARS,
+    MAX_TITLE_CHARS,
+    Candidate,
+    HarvestRun,
+    Record,
+    RecordLink,
+    RecordTag,
+)
+
+TRACKING_PARAMS = re.compile(r"^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|cmpid|ito|at_medium|at_campaign)$", re.I)
+TITLE_MATCH_RATIO = 0.92
+MIN_TITLE_KEY_FOR_MATCH = 20  # short titles ("Annual report") never match on title alone
+
+
+class CatalogueError(Exception):
+    """The catalogue cannot be opened or written; the message says which database and why."""
+
+
+def database_url(db: str) -> str:
+    """A SQLAlchemy URL from `--db`: a URL as given, anything else a SQLite file path."""
+    if "://" in db:
+        return db
+    return f"sqlite:///{Path(db).expanduser()}"
+
+
+def connect(db: str, *, create: bool = True) -> Engine:
+    """Open (and create the tables of) the catalogue at `db`; a one-line CatalogueError if it cannot."""
+    url = database_url(db)
+    try:
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+            event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+        if create:
+            SQLModel.metadata.create_all(engine)
+    except (ArgumentError, SQLAlchemyError, ImportError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CatalogueError(f"cannot open catalogue {db}: {reason}") from None
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL keeps readers working during a harvest and makes a killed writer roll back cleanly.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+# -- normalisation ------------------------------------------------------------------------------
+
+
+def canonical_url(url: str) -> str:
+    """A URL cleaned for storage: lower-case scheme and host, no default port, tracking params or fragment."""
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)))
+    path = parts.path or "/"
+    if len(path) > 1 and path.endswith("/"):
+        path = path.rstrip("/") or "/"
+    fragment = parts.fragment if parts.fragment.startswith("item-") else ""  # digest items are anchors
+    return urlunsplit((scheme, netloc, path, query, fragment))
+
+
+def url_key(url: str) -> str:
+    """The matching key of a URL: canonical, with http and https treated alike."""
+    canonical = canonical_url(url)
+    return re.sub(r"^https?://(www\.)?", "", canonical)
+
+
+def title_key(title: str) -> str:
+    """A title folded for matching: no accents, case, punctuation or leading article."""
+    folded = re.sub(r"['\u2019\u2018`]", "", title)
+    folded = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode("ascii").casefold()
+    folded = re.sub(r"[^a-z0-9]+", " ", folded).strip()
+    return re.sub(r"^(the|a|an) ", "", folded)
+
+
+def normalise_doi(doi: str | None) -> str | None:
+    """A bare lower-case DOI (10.x/...), or None."""
+    if not doi:
+        return None
+    match = re.search(r"10\.\d{4,9}/\S+", doi.strip())
+    return match.group(0).rstrip(".,;)").lower() if match else None
+
+
+def slugify(text: str, limit: int = 60) -> str:
+    """An ASCII slug safe as a file name: letters, digits and single hyphens."""
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", folded).strip("-")
+    return slug[:limit].rstrip("-") or "record"
+
+
+def record_id(title: str, key: str) -> str:
+    """A stable, path-safe id: a slug of the title plus a short hash of the URL key."""
+    return f"{slugify(title)}-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:8]}"
+
+
+def content_hash(candidate: Candidate) -> str:
+    """A hash of every harvested field, to tell a changed document from an unchanged one."""
+    fields = {k: v for k, v in asdict(candidate).items() if k != "extra"}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def bound(candidate: Candidate) -> Candidate:
+    """Cut a candidate's free-text fields to the catalogue's limits."""
+    candidate.title = candidate.title.strip()[:MAX_TITLE_CHARS]
+    candidate.summary = (candidate.summary or "")[:MAX_SUMMARY_CHARS]
+    candidate.text = (candidate.text or "")[:MAX_TEXT_CHARS]
+    candidate.links = [link for link in candidate.links if urlsplit(link.get("url", "")).scheme in ("http", "https")][:50]
+    candidate.authors = [a[:200] for a in candidate.authors][:50]
+    return candidate
+
+
+# -- upsert -------------------------------------------------------------------------------------
+
+ClassifyHook = Callable[[Session, Record], None]
+
+
+def find_match(session: Session, candidate: Candidate) -> tuple[Record | None, str]:
+    """The record this candidate is, and how it matched: "url", "doi", "title" or "" for none."""
+    key = url_key(candidate.url)
+    record = session.exec(select(Record).where(Record.url_key == key)).first()
+    if record is not None:
+        return record, "url"
+    link = session.exec(select(RecordLink).where(RecordLink.url == canonical_url(candidate.url))).first()
+    if link is not None:
+        linked = session.get(Record, link.record_id)
+        if linked is not None:
+            return linked, "url"
+    doi = normalise_doi(candidate.doi)
+    if doi:
+        record = session.exec(select(Record).where(Record.doi == doi)).first()
+        if record is not None:
+            return record, "doi"
+    tkey = title_key(candidate.title)
+    if len(tkey) >= MIN_TITLE_KEY_FOR_MATCH:
+        record = session.exec(select(Record).where(Record.title_key == tkey)).first()
+        if record is not None:
+            return record, "title"
+        prefix = tkey[:12]
+        rows = session.exec(select(Record).where(Record.title_key.startswith(prefix)).limit(50)).all()  # type: ignore[attr-defined]
+        for row in rows:
+            if difflib.SequenceMatcher(None, row.title_key, tkey).ratio() >= TITLE_MATCH_RATIO:
+                return row, "title"
+    return None, ""
+
+
+def upsert(
+    session: Session,
+    candidate: Candidate,
+    source_id: str,
+    now: datetime,
+    classify_hook: ClassifyHook | None = None,
+) -> str:
+    """Store one candidate; returns "new", "updated" or "unchanged". Idempotent for unchanged input."""
+    candidate = bound(candidate)
+    candidate.doi = normalise_doi(candidate.doi)
+    digest = content_hash(candidate)
+    record, how = find_match(session, candidate)
+    if record is None:
+        key = url_key(candidate.url)
+        record = Record(
+            id=_free_id(session, record_id(candidate.title, key)),
+            url=canonical_url(candidate.url),
+            url_key=key,
+            title_key=title_key(candidate.title),
+            source_id=source_id,
+            first_seen=now,
+            last_seen=now,
+            content_hash=digest,
+            **_fields(candidate),
+        )
+        session.add(record)
+        if classify_hook:
+            classify_hook(session, record)
+        return "new"
+    record.last_seen = now
+    if how != "url":
+        # The same document reached another way: keep one record, remember where else it is.
+        return _link(session, record, candidate, source_id, now)
+    if record.content_hash == digest:
+        session.add(record)
+        return "unchanged"
+    for name, value in _fields(candidate).items():
+        setattr(record, name, value)
+    record.title_key = title_key(candidate.title)
+    record.content_hash = digest
+    session.add(record)
+    if classify_hook:
+        classify_hook(session, record)
+    return "updated"
+
+
+def _fields(candidate: Candidate) -> dict[str, Any]:
+    return {
+        "title": candidate.title,
+        "publisher": candidate.publisher,
+        "authors": candidate.authors,
+        "published": candidate.published,
+        "doc_type": candidate.doc_type,
+        "summary": candidate.summary,
+        "text": candidate.text,
+        "links": candidate.links,
+        "money": candidate.money,
+        "sample_size": candidate.sample_size,
+        "project_ref": candidate.project_ref,
+        "doi": candidate.doi,
+        "covers": candidate.covers,
+        "extra": candidate.extra,
+    }
+
+
+def _link(session: Session, record: Record, candidate: Candidate, source_id: str, now: datetime) -> str:
+    url = canonical_url(candidate.url)
+    existing = session.exec(select(RecordLink).where(RecordLink.record_id == record.id, RecordLink.url == url)).first()
+    changed = False
+    for name in ("doi", "publisher", "published", "summary"):  # fill gaps, never overwrite
+        if not getattr(record, name) and getattr(candidate, name):
+            setattr(record, name, getattr(candidate, name))
+            changed = True
+    session.add(record)
+    if existing is None:
+        session.add(RecordLink(record_id=record.id, url=url, title=candidate.title, source_id=source_id, first_seen=now))
+        return "updated"
+    return "updated" if changed else "unchanged"
+
+
+def _free_id(session: Session, wanted: str) -> str:
+    """`wanted`, or wanted-2, -3... when a different record already has it (never a silent collision)."""
+    candidate_id, n = wanted, 1
+    while session.get(Record, candidate_id) is not None:
+        n += 1
+        candidate_id = f"{wanted}-{n}"
+    return candidate_id
+
+
+def touch_source(session: Session, source_id: str, now: datetime) -> int:
+    """Mark every record of a source as seen now (its feed answered 304); returns how many."""
+    records = session.exec(select(Record).where(Record.source_id == source_id)).all()
+    for record in records:
+        record.last_seen = now
+        session.add(record)
+    return len(records)
+
+
+def touch_url(session: Session, url: str, now: datetime) -> bool:
+    """Mark the record at `url` as seen now; False when the catalogue has no such record."""
+    record = session.exec(select(Record).where(Record.url_key == url_key(url))).first()
+    if record is None:
+        return False
+    record.last_seen = now
+    session.add(record)
+    return True
+
+
+# -- queries ------------------------------------------------------------------------------------
+
+
+def source_counts(session: Session) -> dict[str, int]:
+    """How many records each source holds."""
+    rows = session.exec(select(Record.source_id, func.count()).group_by(Record.source_id)).all()
+    return {source_id: count for source_id, count in rows}
+
+
+def last_runs(session: Session) -> dict[str, HarvestRun]:
+    """The most recent harvest run of each source."""
+    newest = select(HarvestRun.source_id, func.max(HarvestRun.id).label("run_id")).group_by(HarvestRun.source_id).subquery()
+    rows = session.exec(select(HarvestRun).join(newest, HarvestRun.id == newest.c.run_id)).all()
+    return {run.source_id: run for run in rows}
+
+
+def tags_of(session: Session, record_ids: Iterable[str]) -> dict[str, list[RecordTag]]:
+    """The tags of several records, grouped by record id."""
+    ids = list(record_ids)
+    grouped: dict[str, list[RecordTag]] = {i: [] for i in ids}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        for tag in session.exec(select(RecordTag).where(RecordTag.record_id.in_(chunk))).all():  # type: ignore[attr-defined]
+            grouped[tag.record_id].append(tag)
+    return grouped
+
+
+def is_locked_error(exc: BaseException) -> bool:
+    """True for SQLite's 'database is locked' (another writer holds it)."""
+    return isinstance(exc, OperationalError) and "locked" in str(exc).lower()

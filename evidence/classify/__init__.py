@@ -1,0 +1,178 @@
+"""Classify a text: interventions, outcomes, populations, study design, evidence level and direction.
+
+`classify(text)` is a pure function: no I/O beyond reading the (cached) taxonomy file. Every tag,
+the design and the direction carry the phrases that produced them, with offsets into the text.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evidence.classify.design import (
+    DESIGN_LABELS,
+    EVIDENCE_LEVELS,
+    SCALE_VERSION,
+    Cue,
+    decide,
+    design_of,
+    direction_cues,
+    direction_of,
+    sentences,
+)
+from evidence.classify.taxonomy import KINDS, MAX_EVIDENCE, TAXONOMY_PATH, confidence_of, load_taxonomy, lowered, match_term
+from evidence.extract import find_money, find_sample_size
+
+MAX_CLASSIFY_CHARS = 60_000  # long reports: the opening (summary, methods) carries the signal; bounds time
+TAG_THRESHOLD = 1.0
+
+
+@dataclass
+class TagResult:
+    """One tag with its confidence, the direction tied to it, and the phrases behind it."""
+
+    id: str
+    label: str
+    confidence: float
+    evidence: list[dict[str, Any]]
+    direction: str | None = None
+    direction_evidence: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form of `evidence classify`."""
+        out: dict[str, Any] = {"id": self.id, "label": self.label, "confidence": self.confidence,
+                               "evidence": [e["phrase"] for e in self.evidence], "offsets": [[e["start"], e["end"]] for e in self.evidence]}
+        if self.direction:
+            out["direction"] = self.direction
+            out["direction_evidence"] = [e["phrase"] for e in self.direction_evidence]
+        return out
+
+
+@dataclass
+class Classification:
+    """Everything the classifier says about one text."""
+
+    interventions: list[TagResult]
+    outcomes: list[TagResult]
+    populations: list[TagResult]
+    study_design: str
+    evidence_level: int | None
+    direction: str
+    confidence: float
+    rationale: list[dict[str, Any]]
+    direction_rationale: list[dict[str, Any]]
+    set_aside: list[dict[str, Any]]
+    sample_size: int | None
+    money: list[dict[str, Any]]
+    covers_design: str | None = None
+    scale_version: str = SCALE_VERSION
+    taxonomy_version: str = ""
+
+    def tags(self, kind: str) -> list[TagResult]:
+        """The tags of one kind (interventions, outcomes, populations)."""
+        return getattr(self, kind)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON printed by `evidence classify` and stored on the record."""
+        return {
+            "interventions": [t.as_dict() for t in self.interventions],
+            "outcomes": [t.as_dict() for t in self.outcomes],
+            "populations": [t.as_dict() for t in self.populations],
+            "study_design": self.study_design,
+            "study_design_label": DESIGN_LABELS[self.study_design],
+            "evidence_level": self.evidence_level,
+            "direction": self.direction,
+            "confidence": self.confidence,
+            "rationale": [r["phrase"] for r in self.rationale],
+            "rationale_offsets": self.rationale,
+            "direction_rationale": [r["phrase"] for r in self.direction_rationale],
+            "set_aside": self.set_aside,
+            "covers_design": self.covers_design,
+            "sample_size": self.sample_size,
+            "money": [{k: v for k, v in m.items() if k in ("amount", "currency", "context")} for m in self.money],
+            "scale_version": self.scale_version,
+            "taxonomy_version": self.taxonomy_version,
+        }
+
+
+def classify(text: str, *, title: str | None = None, doc_type: str | None = None, publisher: str | None = None,
+             pub_types: list[str] | None = None, taxonomy_path: str | Path = TAXONOMY_PATH) -> Classification:
+    """Classify a text (title first, if given). Pure: the same input always gives the same output."""
+    taxonomy = load_taxonomy(str(taxonomy_path))
+    body = (text or "")[:MAX_CLASSIFY_CHARS]
+    if title and not body.lstrip().startswith(title.strip()[:60]):
+        body = f"{title}\n\n{body}"
+    title_end = len(title) + 1 if title else (body.find("\n") if "\n" in body else 0)
+    design = design_of(body, title_end=title_end, doc_type=doc_type, publisher=publisher, pub_types=pub_types)
+    cues = direction_cues(body)
+    overall = direction_of(cues, design, body)
+    spans = sentences(body)
+    low = lowered(body)
+    found: dict[str, list[TagResult]] = {}
+    for kind in KINDS:
+        results = []
+        for term in taxonomy.terms[kind].values():
+            score, matches = match_term(term, body, title_end, low)
+            if score < TAG_THRESHOLD:
+                continue
+            distinct = len({m.phrase.lower() for m in matches})
+            results.append(TagResult(term.id, term.label, confidence_of(score, distinct),
+                                     [m.as_dict() for m in _spread(matches)]))
+        results.sort(key=lambda t: -t.confidence)
+        found[kind] = results
+    if design.evidence_level is not None and design.evidence_level >= 1 and overall.direction != "not_applicable":
+        _tie_directions(found["interventions"], cues, spans, body)
+    confidence = round(min(design.confidence, 0.95) if body.strip() else 0.0, 2)
+    return Classification(
+        interventions=found["interventions"],
+        outcomes=found["outcomes"],
+        populations=found["populations"],
+        study_design=design.study_design,
+        evidence_level=design.evidence_level,
+        direction=overall.direction,
+        confidence=confidence,
+        rationale=[c.as_dict() for c in design.rationale],
+        direction_rationale=[c.as_dict() for c in overall.cues],
+        set_aside=[c.as_dict() for c in design.set_aside],
+        sample_size=find_sample_size(body),
+        money=find_money(body),
+        covers_design=design.covers_design,
+        taxonomy_version=taxonomy.version,
+    )
+
+
+def _spread(matches: list[Any]) -> list[Any]:
+    """Up to MAX_EVIDENCE matches, different phrases first, so the "why" is informative."""
+    seen: set[str] = set()
+    first, rest = [], []
+    for m in matches:
+        (rest if m.phrase.lower() in seen else first).append(m)
+        seen.add(m.phrase.lower())
+    return (first + rest)[:MAX_EVIDENCE]
+
+
+def _tie_directions(interventions: list[TagResult], cues: list[Cue], spans: list[tuple[int, int]], text: str) -> None:
+    """Give an intervention the direction of findings stated in its own sentence (or the one after, "this ...")."""
+    for tag in interventions:
+        counts: dict[str, int] = {}
+        evidence: list[dict[str, Any]] = []
+        for phrase in tag.evidence:
+            for index, (start, end) in enumerate(spans):
+                if not start <= phrase["start"] < end:
+                    continue
+                window_end = end
+                if index + 1 < len(spans):
+                    nxt_start, nxt_end = spans[index + 1]
+                    if re.match(r"\s*(?:this|these|it|in some (?:instances|cases) this|such)\b", text[nxt_start:nxt_end], re.I):
+                        window_end = nxt_end
+                for cue in cues:
+                    if start <= cue.start < window_end and cue.label in ("positive", "no_effect", "negative", "mixed"):
+                        if cue.as_dict() not in evidence:
+                            counts[cue.label] = counts.get(cue.label, 0) + 1
+                            evidence.append(cue.as_dict())
+        direction = decide(counts)
+        if direction:
+            tag.direction = direction
+            tag.direction_evidence = evidence[:4]
+

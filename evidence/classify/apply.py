@@ -1,0 +1,133 @@
+"""Classification meets the catalogue: tag records, apply curation over the tags, reclassify, review."""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterator
+
+from sqlalchemy import delete
+from sqlmodel import Session, select
+
+from evidence.classify import Classification, classify
+from evidence.classify.design import EVIDENCE_LEVELS
+from evidence.classify.taxonomy import load_taxonomy
+from evidence.curation import TAG_KINDS, Correction, Curation, load_curation
+from evidence.models import Record, RecordTag
+
+KIND_OF_LIST = {"interventions": "intervention", "outcomes": "outcome", "populations": "population"}
+DOC_TYPE_FROM_DESIGN = {"commentary_or_news": "news", "guidance": "guidance"}
+
+
+def record_text(record: Record) -> str:
+    """The text a record is classified on: its full text, else title and summary."""
+    return record.text or f"{record.title}\n\n{record.summary or ''}"
+
+
+def classify_record(record: Record) -> Classification:
+    """Run the classifier over one record, with what its metadata says about its kind."""
+    pub_types = (record.extra or {}).get("pub_types") if isinstance(record.extra, dict) else None
+    return classify(record_text(record), title=record.title, doc_type=record.doc_type, publisher=record.publisher,
+                    pub_types=pub_types)
+
+
+def apply_classification(session: Session, record: Record, result: Classification, correction: Correction | None) -> None:
+    """Store a classification on a record and its tags, then lay the curator's correction over them."""
+    record.classification = result.as_dict()
+    record.study_design = result.study_design
+    record.evidence_level = result.evidence_level
+    record.direction = result.direction
+    record.confidence = result.confidence
+    record.curated = False
+    if not record.doc_type:
+        record.doc_type = _doc_type(record, result)
+    tags: dict[tuple[str, str], RecordTag] = {}
+    for kind_list, kind in KIND_OF_LIST.items():
+        for tag in result.tags(kind_list):
+            tags[(kind, tag.id)] = RecordTag(record_id=record.id, kind=kind, tag=tag.id, confidence=tag.confidence,
+                                             direction=tag.direction, evidence=tag.evidence)
+    if correction is not None:
+        _apply_correction(record, tags, correction)
+    if record.id:
+        session.exec(delete(RecordTag).where(RecordTag.record_id == record.id))  # type: ignore[arg-type]
+    session.add(record)
+    for tag in tags.values():
+        session.add(tag)
+
+
+def _doc_type(record: Record, result: Classification) -> str | None:
+    text = f"{record.title} {record.summary or ''}".lower()
+    if result.study_design == "guidance":
+        if "evidence summary" in text:
+            return "evidence_summary"
+        if "guideline" in text:
+            return "guideline"
+    return DOC_TYPE_FROM_DESIGN.get(result.study_design)
+
+
+def _apply_correction(record: Record, tags: dict[tuple[str, str], RecordTag], correction: Correction) -> None:
+    taxonomy = load_taxonomy()
+    for name, value in correction.set.items():
+        if name == "study_design" and value in EVIDENCE_LEVELS:
+            record.study_design = value
+            if "evidence_level" not in correction.set:
+                record.evidence_level = EVIDENCE_LEVELS[value]
+        elif name == "evidence_level":
+            record.evidence_level = None if value is None else int(value)
+        elif name in ("direction", "doc_type", "publisher", "published", "title"):
+            setattr(record, name, value)
+    for kind, ids in correction.remove.items():
+        for term_id in ids:
+            tags.pop((kind, term_id), None)
+    for kind, ids in correction.add.items():
+        if kind not in TAG_KINDS:
+            continue
+        for term_id in ids:
+            if term_id in taxonomy.terms[TAG_KINDS[kind]]:  # unknown ids are warned about when the file is read
+                tags[(kind, term_id)] = RecordTag(record_id=record.id, kind=kind, tag=term_id, confidence=1.0, curated=True,
+                                                  evidence=[{"phrase": f"curator: {correction.note or 'added'}", "start": -1, "end": -1}])
+    record.curated = True
+    record.classification = {**(record.classification or {}), "curation": {"note": correction.note, "updated": correction.updated,
+                                                                           "set": correction.set, "add": correction.add,
+                                                                           "remove": correction.remove}}
+
+
+def classify_record_hook(curation: Curation | None = None) -> Callable[[Session, Record], None]:
+    """The hook the harvest calls on every new or changed record."""
+    curation = curation if curation is not None else load_curation()
+
+    def hook(session: Session, record: Record) -> None:
+        apply_classification(session, record, classify_record(record), curation.for_url(record.url))
+
+    return hook
+
+
+def reclassify(session: Session, curation: Curation, batch: int = 500) -> Iterator[int]:
+    """Re-run classification over every record (after a taxonomy change); yields progress counts."""
+    done = 0
+    ids = list(session.exec(select(Record.id)).all())
+    for start in range(0, len(ids), batch):
+        for record_id in ids[start : start + batch]:
+            record = session.get(Record, record_id)
+            if record is None:
+                continue
+            apply_classification(session, record, classify_record(record), curation.for_url(record.url))
+            done += 1
+        session.commit()
+        yield done
+
+
+def apply_curation_only(session: Session, record: Record, curation: Curation) -> None:
+    """Re-apply the automatic classification stored on a record plus its (new) correction, without re-reading the text."""
+    apply_classification(session, record, classify_record(record), curation.for_url(record.url))
+
+
+def orphan_warnings(session: Session, curation: Curation) -> list[str]:
+    """Corrections whose record is not in the catalogue (kept in the file, reported)."""
+    known = set(session.exec(select(Record.url)).all())
+    return [f"{curation.path}:{c.line}: {url}: no record with this URL in the catalogue (correction kept, not applied)"
+            for url, c in curation.corrections.items() if url not in known]
+
+
+def review_queue(session: Session, limit: int = 20) -> list[dict[str, Any]]:
+    """The least confident records not yet checked by a curator."""
+    rows = session.exec(select(Record).where(Record.curated == False).order_by(Record.confidence, Record.id).limit(limit)).all()  # noqa: E712
+    return [{"id": r.id, "confidence": r.confidence, "study_design": r.study_design, "direction": r.direction,
+             "title": r.title, "url": r.url} for r in rows]

@@ -1,0 +1,180 @@
+"""The taxonomy (interventions, outcomes, populations) and the phrase matching that tags a text."""
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from evidence.config import ConfigError, read_yaml_with_lines, strip_lines
+
+TAXONOMY_PATH = Path(__file__).with_name("taxonomy.yaml")
+KINDS = ("interventions", "outcomes", "populations")
+MAX_EVIDENCE = 6  # phrases kept per tag as its "why"
+
+
+@dataclass
+class Term:
+    """One taxonomy entry with its compiled patterns."""
+
+    id: str
+    kind: str
+    label: str
+    description: str
+    strong: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+    weak: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+
+
+@dataclass
+class Taxonomy:
+    """All the terms of a taxonomy file, by kind."""
+
+    version: str
+    terms: dict[str, dict[str, Term]]
+    path: Path
+
+    def ids(self, kind: str) -> list[str]:
+        """The ids of one kind, in file order."""
+        return list(self.terms[kind])
+
+    def label(self, kind: str, term_id: str) -> str:
+        """The label of a term, or the id itself when unknown."""
+        term = self.terms.get(kind, {}).get(term_id)
+        return term.label if term else term_id
+
+    def kind_of(self, term_id: str) -> str | None:
+        """Which kind (interventions, outcomes, populations) an id belongs to."""
+        for kind, terms in self.terms.items():
+            if term_id in terms:
+                return kind
+        return None
+
+
+def lower_pattern(pattern: str) -> str:
+    """A pattern for lower-cased text: literal letters lowered, escapes (\\W, \\S...) left as they are."""
+    return re.sub(r"(\\.)|([A-Z])", lambda m: m.group(1) or m.group(2).lower(), pattern)
+
+
+def lowered(text: str) -> str:
+    """The text lower-cased with every offset kept (re.IGNORECASE is several times slower)."""
+    low = text.lower()
+    if len(low) == len(text):
+        return low
+    return "".join(ch.lower() if len(ch.lower()) == 1 else ch for ch in text)
+
+
+def _compile(path: Path, kind: str, term_id: str, pattern: Any) -> re.Pattern[str]:
+    if not isinstance(pattern, str) or not pattern.strip():
+        raise ConfigError(f"{path}: {kind}.{term_id}: every pattern must be non-empty text")
+    try:
+        return re.compile(f"(?:{lower_pattern(pattern)})")
+    except re.error as exc:
+        raise ConfigError(f"{path}: {kind}.{term_id}: bad pattern {pattern!r} ({exc})") from None
+
+
+def _combined(path: Path, kind: str, term_id: str, patterns: list[Any]) -> list[tuple[str, re.Pattern[str]]]:
+    """The compiled patterns of a term, each with the literal it cannot match without (see `anchor`)."""
+    if not isinstance(patterns, list):
+        raise ConfigError(f"{path}: {kind}.{term_id}: `patterns` must be a list")
+    compiled = [_compile(path, kind, term_id, p) for p in patterns]
+    return [(anchor(c.pattern), c) for c in compiled]
+
+
+def anchor(pattern: str) -> str:
+    """The longest literal run every match must contain ("" if none): texts without it are skipped cheaply."""
+    try:
+        from re import _parser as sre_parse  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - Python < 3.11
+        import sre_parse  # type: ignore[no-redef]
+    try:
+        parsed = sre_parse.parse(pattern)
+    except re.error:
+        return ""
+    items = list(parsed)
+    # a pattern wrapped in one group: look inside it
+    while len(items) == 1 and items[0][0] is sre_parse.SUBPATTERN:
+        items = list(items[0][1][-1])
+    best, run = "", ""
+    for op, value in items:
+        if op is sre_parse.LITERAL:
+            run += chr(value)
+            if len(run) > len(best):
+                best = run
+        else:
+            run = ""
+    return best if len(best) >= 3 else ""
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch in "_-"
+
+
+@functools.lru_cache(maxsize=8)
+def load_taxonomy(path: str | Path = TAXONOMY_PATH) -> Taxonomy:
+    """Read and compile a taxonomy file; a malformed one is a one-line ConfigError naming the file."""
+    path = Path(path)
+    data = strip_lines(read_yaml_with_lines(path))
+    if not isinstance(data, dict) or not all(isinstance(data.get(kind), dict) for kind in KINDS):
+        raise ConfigError(f"{path}: a taxonomy needs mappings `interventions`, `outcomes` and `populations`")
+    terms: dict[str, dict[str, Term]] = {}
+    for kind in KINDS:
+        terms[kind] = {}
+        for term_id, entry in data[kind].items():
+            if not isinstance(entry, dict) or not entry.get("label") or not entry.get("patterns"):
+                raise ConfigError(f"{path}: {kind}.{term_id}: needs `label` and a list of `patterns`")
+            if not re.match(r"^[a-z0-9][a-z0-9-]*$", str(term_id)):
+                raise ConfigError(f"{path}: {kind}.{term_id}: ids are lower-case slugs")
+            terms[kind][term_id] = Term(
+                id=term_id,
+                kind=kind,
+                label=str(entry["label"]),
+                description=str(entry.get("description") or ""),
+                strong=_combined(path, kind, term_id, entry.get("patterns") or []),
+                weak=_combined(path, kind, term_id, entry.get("weak") or []),
+            )
+    return Taxonomy(version=str(data.get("version") or "unversioned"), terms=terms, path=path)
+
+
+@dataclass
+class Match:
+    """One phrase that supports a tag: the words and where they stand in the text."""
+
+    phrase: str
+    start: int
+    end: int
+    weight: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form kept in the catalogue."""
+        return {"phrase": self.phrase, "start": self.start, "end": self.end}
+
+
+def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None) -> tuple[float, list[Match]]:
+    """Score a term against a text: strong matches count 1, weak 0.5, a match in the title counts double.
+
+    `low` is `lowered(text)`, passed in when many terms are matched against one text.
+    """
+    low = low if low is not None else lowered(text)
+    matches: list[Match] = []
+    taken: list[tuple[int, int]] = []
+    for patterns, weight in ((term.strong, 1.0), (term.weak, 0.5)):
+        for literal, pattern in patterns:
+            if literal and literal not in low:
+                continue
+            for found in pattern.finditer(low):
+                start, end = found.span()
+                if start == end or (start > 0 and _is_word(low[start - 1])) or (end < len(low) and _is_word(low[end])):
+                    continue  # matches stand on word boundaries
+                if any(start < b and a < end for a, b in taken):
+                    continue
+                taken.append((start, end))
+                matches.append(Match(text[start:end], start, end, weight * (2.0 if start < title_end else 1.0)))
+    matches.sort(key=lambda m: m.start)
+    score = sum(m.weight for m in matches)
+    return score, matches
+
+
+def confidence_of(score: float, distinct: int) -> float:
+    """A 0-1 confidence for a tag from its score and how many different phrases support it."""
+    return round(min(0.98, 0.45 + 0.12 * score + 0.05 * distinct), 2)

@@ -1,0 +1,138 @@
+"""The `evidence` command: a thin layer over the library. Each command reads its options and calls it."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+from evidence import __version__
+
+DEFAULT_DB = "catalogue.db"
+
+
+def _fail(message: str, code: int = 2) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(code)
+
+
+def library_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn the library's one-line errors into a message and exit code 2, never a traceback."""
+    from evidence.catalogue import CatalogueError
+    from evidence.config import ConfigError
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (ConfigError, CatalogueError) as exc:
+            _fail(str(exc))
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--db", envvar="EVIDENCE_DB", default=DEFAULT_DB, show_default=True, metavar="URL-OR-PATH",
+              help="The catalogue: a SQLite file path or any SQLAlchemy URL (postgresql://...). Env: EVIDENCE_DB.")
+@click.version_option(__version__, prog_name="evidence")
+@click.pass_context
+def cli(ctx: click.Context, db: str) -> None:
+    """Harvest, classify and publish evidence on child sexual exploitation and children's social care.
+
+    \b
+    Typical use:
+      evidence harvest              fetch every enabled source in ./sources.yaml
+      evidence status               how each source did last time
+      evidence demo                 the whole pipeline on bundled recorded sources, offline
+    """
+    ctx.obj = {"db": db}
+
+
+def captures_dir(db: str, explicit: str | None) -> Path:
+    """Where raw responses are kept: --captures, EVIDENCE_CAPTURES, or `captures/` beside a SQLite file."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("EVIDENCE_CAPTURES"):
+        return Path(os.environ["EVIDENCE_CAPTURES"])
+    if "://" not in db:
+        return Path(db).expanduser().resolve().parent / "captures"
+    return Path("captures")
+
+
+@cli.command()
+@click.option("--config", "config_path", default="sources.yaml", show_default=True, type=click.Path(dir_okay=False),
+              help="The sources file to read.")
+@click.option("--source", "source_ids", multiple=True, metavar="ID",
+              help="Harvest only this source (repeat for several); names a disabled source too.")
+@click.option("--offline", is_flag=True, help="No network: re-extract and re-classify from stored captures.")
+@click.option("--captures", "captures", default=None, metavar="DIR",
+              help="Capture store of raw responses [default: captures/ beside the catalogue; env EVIDENCE_CAPTURES].")
+@click.option("--workers", type=click.IntRange(1, 32), default=None, help="Sources harvested at once [default: from sources.yaml, 4].")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars; the summary table only.")
+@click.pass_context
+@library_errors
+def harvest(ctx: click.Context, config_path: str, source_ids: tuple[str, ...], offline: bool, captures: str | None,
+            workers: int | None, quiet: bool) -> None:
+    """Fetch, extract, classify and store the sources of sources.yaml.
+
+    Polite (robots.txt, rate limit per host, a User-Agent with your contact) and incremental
+    (conditional requests; unchanged documents are not re-read). Each source is committed on its
+    own: one failing source never loses the others. Exit code 0 when every source succeeded,
+    1 when any failed, 2 for a mistake in the command or the sources file.
+
+    \b
+    Examples:
+      evidence harvest
+      evidence harvest --source dfe-research --source rees-centre
+      evidence harvest --config other.yaml --offline
+    """
+    from evidence.config import load_config
+    from evidence.runner import run_harvest
+
+    config = load_config(config_path)
+    sources = config.select(source_ids)
+    ok = run_harvest(ctx.obj["db"], config, sources, captures_dir(ctx.obj["db"], captures), offline=offline,
+                     workers=workers, quiet=quiet)
+    sys.exit(0 if ok else 1)
+
+
+@cli.command()
+@click.option("--config", "config_path", default="sources.yaml", show_default=True, type=click.Path(dir_okay=False),
+              help="The sources file, to list sources never harvested too.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+@library_errors
+def status(ctx: click.Context, config_path: str, fmt: str) -> None:
+    """Each source: its last run, records held, new in the last run, errors."""
+    from evidence.runner import status_rows, print_status
+
+    rows = status_rows(ctx.obj["db"], config_path if Path(config_path).exists() else None)
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, default=str))
+    else:
+        print_status(rows)
+
+
+@cli.command()
+@click.option("--out", default="evidence-demo", show_default=True, type=click.Path(file_okay=False),
+              help="Folder for the demo's catalogue, captures and site.")
+@click.pass_context
+@library_errors
+def demo(ctx: click.Context, out: str) -> None:
+    """Offline: harvest the bundled recorded sources, build the site, say where it is.
+
+    Needs no network and no set-up beyond installing the package. The demo data are recorded-style
+    answers of GOV.UK, NICE, a feed, a digest page and Europe PMC, built from public facts.
+    """
+    from evidence.runner import run_demo
+
+    ok = run_demo(Path(out))
+    sys.exit(0 if ok else 1)
+
+
+def main() -> None:
+    """Entry point of the `evidence` console script."""
+    cli(prog_name="evidence")

@@ -1,0 +1,240 @@
+"""Load and validate `sources.yaml`: one typed schema, every error names the file and line."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+KINDS = ("feed", "govuk", "nice", "html", "pdf", "europepmc")
+
+
+class ConfigError(Exception):
+    """A maintainer's mistake in a configuration file, phrased as one line that says what to fix."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented key of sources.yaml: its default and what it is for."""
+
+    default: Any
+    help: str
+
+
+# Top-level keys of sources.yaml. Precedence: these defaults < the file < environment < CLI flag.
+TOP_LEVEL: dict[str, Setting] = {
+    "contact": Setting("mailto:maintainers@example.org", "Contact put into the User-Agent so site owners can reach us."),
+    "user_agent": Setting("evidence-harvester/0.1", "Product token at the start of the User-Agent."),
+    "timeout": Setting(30.0, "Seconds one request may take in all, including reading the body."),
+    "max_bytes": Setting(50_000_000, "Largest response body accepted, in bytes (after decompression)."),
+    "retries": Setting(3, "Retries on 429, 5xx and timeouts, with exponential backoff."),
+    "backoff": Setting(1.0, "Seconds before the first retry; doubled at each further one (Retry-After wins)."),
+    "workers": Setting(4, "Sources harvested at once (each host keeps its own rate limit)."),
+    "sources": Setting([], "The list of sources (see the source keys)."),
+}
+
+# Keys of one source entry.
+SOURCE_KEYS: dict[str, Setting] = {
+    "id": Setting(None, "Unique slug naming the source (letters, digits, hyphens)."),
+    "name": Setting(None, "Human name shown in status and on the site."),
+    "publisher": Setting(None, "Publisher given to records that do not name their own."),
+    "kind": Setting(None, "Harvester: " + " | ".join(KINDS) + "."),
+    "url": Setting(None, "Where harvesting starts: the feed, API endpoint, listing page or PDF."),
+    "params": Setting({}, "Query parameters sent with `url` (search APIs)."),
+    "content_api": Setting("https://www.gov.uk/api/content", "govuk: base of the GOV.UK content API."),
+    "rate_limit": Setting(1.0, "Requests per second to this source's host; 0 turns the limit off."),
+    "enabled": Setting(True, "false keeps the source listed but skips it."),
+    "max_items": Setting(500, "Most candidates taken from the source in one run."),
+    "max_pages": Setting(20, "Most listing or API pages followed in one run."),
+    "item": Setting(None, "html: CSS selector of one item on the listing page."),
+    "link": Setting(None, "html/pdf: CSS selector (inside an item) of the link to its detail page or PDF."),
+    "title": Setting(None, "html: CSS selector (inside an item) of its title."),
+    "date": Setting(None, "html: CSS selector (inside an item) of its date."),
+    "summary": Setting(None, "html: CSS selector (inside an item) of its summary."),
+    "next": Setting(None, "html: CSS selector of the link to the next listing page."),
+    "detail": Setting(True, "html/feed: fetch each item's own page for its fields (false: the listing holds them)."),
+    "doc_type": Setting(None, "Document type given to records that do not state one (e.g. news, research_report)."),
+}
+
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+
+
+@dataclass
+class Source:
+    """One entry of sources.yaml, validated."""
+
+    id: str
+    name: str
+    kind: str
+    url: str
+    publisher: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    content_api: str = "https://www.gov.uk/api/content"
+    rate_limit: float = 1.0
+    enabled: bool = True
+    max_items: int = 500
+    max_pages: int = 20
+    item: str | None = None
+    link: str | None = None
+    title: str | None = None
+    date: str | None = None
+    summary: str | None = None
+    next: str | None = None
+    detail: bool = True
+    doc_type: str | None = None
+    line: int = 0  # where the entry starts in its file, for messages
+
+
+@dataclass
+class Config:
+    """The whole sources file: fetch settings and the sources."""
+
+    path: Path
+    contact: str = "mailto:maintainers@example.org"
+    user_agent: str = "evidence-harvester/0.1"
+    timeout: float = 30.0
+    max_bytes: int = 50_000_000
+    retries: int = 3
+    backoff: float = 1.0
+    workers: int = 4
+    sources: list[Source] = field(default_factory=list)
+
+    def select(self, ids: tuple[str, ...] | list[str] = ()) -> list[Source]:
+        """The enabled sources, or exactly those named (enabled or not); an unknown id is an error."""
+        if not ids:
+            return [s for s in self.sources if s.enabled]
+        known = {s.id: s for s in self.sources}
+        missing = [i for i in ids if i not in known]
+        if missing:
+            raise ConfigError(f"{self.path}: no source with id {', '.join(missing)} (known: {', '.join(known)})")
+        return [known[i] for i in ids]
+
+
+class _LineLoader(yaml.SafeLoader):
+    """A safe loader that remembers the line of every mapping as the key `__line__`."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
+    mapping = loader.construct_mapping(node, deep=True)
+    mapping["__line__"] = node.start_mark.line + 1
+    return mapping
+
+
+_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def read_yaml_with_lines(path: Path) -> Any:
+    """Parse a YAML file safely; mappings carry `__line__`. A syntax error becomes a ConfigError."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f":{mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}{where}: invalid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: invalid YAML: {exc}") from None
+
+
+def strip_lines(value: Any) -> Any:
+    """The same data without the `__line__` bookkeeping keys."""
+    if isinstance(value, dict):
+        return {k: strip_lines(v) for k, v in value.items() if k != "__line__"}
+    if isinstance(value, list):
+        return [strip_lines(v) for v in value]
+    return value
+
+
+def _check_type(path: Path, line: int, who: str, key: str, value: Any, expected: Any) -> Any:
+    """Coerce or reject one value against the dataclass default's type."""
+    if expected is None:
+        if value is not None and not isinstance(value, str):
+            raise ConfigError(f"{path}:{line}: {who}: `{key}` must be text")
+        return value
+    if isinstance(expected, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{path}:{line}: {who}: `{key}` must be true or false")
+        return value
+    if isinstance(expected, (int, float)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise ConfigError(f"{path}:{line}: {who}: `{key}` must be a number >= 0")
+        return type(expected)(value)
+    if isinstance(expected, dict):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{path}:{line}: {who}: `{key}` must be a mapping")
+        return strip_lines(value)
+    if isinstance(expected, str):
+        if not isinstance(value, str):
+            raise ConfigError(f"{path}:{line}: {who}: `{key}` must be text")
+        return value
+    return value
+
+
+def load_config(path: str | Path) -> Config:
+    """Read and validate a sources file; the first problem found is raised as a one-line ConfigError."""
+    path = Path(path)
+    data = read_yaml_with_lines(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}:1: expected a mapping with `contact` and `sources`")
+    top_line = data.get("__line__", 1)
+    unknown = [k for k in data if k != "__line__" and k not in TOP_LEVEL]
+    if unknown:
+        raise ConfigError(f"{path}:{top_line}: unknown key `{unknown[0]}` (allowed: {', '.join(TOP_LEVEL)})")
+    config = Config(path=path)
+    for key, setting in TOP_LEVEL.items():
+        if key == "sources" or key not in data:
+            continue
+        setattr(config, key, _check_type(path, top_line, "top level", key, data[key], setting.default))
+    raw_sources = data.get("sources") or []
+    if not isinstance(raw_sources, list):
+        raise ConfigError(f"{path}:{top_line}: `sources` must be a list")
+    seen: dict[str, int] = {}
+    for index, raw in enumerate(raw_sources):
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: source #{index + 1} must be a mapping of keys")
+        config.sources.append(_load_source(path, raw, index, seen))
+    return config
+
+
+def _load_source(path: Path, raw: dict[str, Any], index: int, seen: dict[str, int]) -> Source:
+    line = int(raw.get("__line__", 0))
+    who = f"source '{raw.get('id', '#' + str(index + 1))}'"
+    unknown = [k for k in raw if k != "__line__" and k not in SOURCE_KEYS]
+    if unknown:
+        raise ConfigError(f"{path}:{line}: {who}: unknown key `{unknown[0]}` (allowed: {', '.join(SOURCE_KEYS)})")
+    for required in ("id", "kind", "url"):
+        if not raw.get(required):
+            raise ConfigError(f"{path}:{line}: {who}: missing `{required}`")
+    source_id = raw["id"]
+    if not isinstance(source_id, str) or not _ID_RE.match(source_id):
+        raise ConfigError(f"{path}:{line}: {who}: `id` must be a slug of lower-case letters, digits and hyphens")
+    if source_id in seen:
+        raise ConfigError(f"{path}:{line}: {who}: duplicate id (first used at line {seen[source_id]})")
+    seen[source_id] = line
+    if raw["kind"] not in KINDS:
+        raise ConfigError(f"{path}:{line}: {who}: unknown kind `{raw['kind']}` (one of: {', '.join(KINDS)})")
+    url = raw["url"]
+    if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
+        raise ConfigError(f"{path}:{line}: {who}: `url` must be an http(s) URL")
+    values: dict[str, Any] = {"line": line}
+    for key, value in raw.items():
+        if key == "__line__":
+            continue
+        expected = SOURCE_KEYS[key].default
+        if key in ("id", "kind", "url"):
+            values[key] = value
+            continue
+        if key == "rate_limit":
+            expected = 1.0
+        elif key in ("max_items", "max_pages"):
+            expected = 1
+        values[key] = _check_type(path, line, who, key, value, expected)
+    values.setdefault("name", source_id)
+    return Source(**values)

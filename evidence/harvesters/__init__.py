@@ -1,0 +1,36 @@
+"""Harvesters: one module per source kind, registered by name.
+
+Contract (like a Scrapy pipeline stage): `harvest(source, fetcher)` yields, lazily,
+`Candidate` (a document found), `ItemFailure` (one item lost, the run goes on) or `Unchanged`
+(the server answered 304). A failure of the whole source is raised as `SourceError` or
+`FetchError`, one line naming the URL. A new kind is a new module added to HARVESTERS.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterator, Union
+
+from evidence.config import Source
+from evidence.fetch import Fetcher
+from evidence.models import Candidate, ItemFailure, Unchanged
+
+HarvestItem = Union[Candidate, ItemFailure, Unchanged]
+Harvester = Callable[[Source, Fetcher], Iterator[HarvestItem]]
+
+
+class SourceError(Exception):
+    """The source as a whole yielded nothing usable; str() is one line naming the URL and why."""
+
+
+def harvester_for(kind: str) -> Harvester:
+    """The harvest function registered for a source kind."""
+    from evidence.harvesters import europepmc, feed, govuk, html, nice, pdf
+
+    registry: dict[str, Harvester] = {
+        "feed": feed.harvest,
+        "govuk": govuk.harvest,
+        "nice": nice.harvest,
+        "html": html.harvest,
+        "pdf": pdf.harvest,
+        "europepmc": europepmc.harvest,
+    }
+    return registry[kind]

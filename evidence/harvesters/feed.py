@@ -1,0 +1,144 @@
+"""RSS and Atom feeds (feedparser). Each entry is a candidate; a title-only entry's page is fetched."""
+from __future__ import annotations
+
+import time
+from typing import Any, Iterator
+
+import feedparser
+
+from evidence.config import Source
+from evidence.extract import html_candidate, lines_of, parse_date, safe_link, soup_of
+from evidence.fetch import FetchError, Fetcher, Response
+from evidence.harvesters import HarvestItem, SourceError
+from evidence.harvesters.safexml import refuse_hostile_xml
+from evidence.models import Candidate, ItemFailure, Unchanged
+
+MIN_SUMMARY_CHARS = 80  # an entry with less than this is "title only": its page is fetched
+BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
+def harvest(source: Source, fetcher: Fetcher) -> Iterator[HarvestItem]:
+    """Yield a candidate per feed entry; a 304 on the feed yields one source-wide Unchanged."""
+    response = fetcher.get(source.url, params=source.params or None, rate_limit=source.rate_limit)
+    if response.not_modified:
+        yield Unchanged(response.url, scope="source", rebuild=lambda: entries(source, fetcher, response))
+        return
+    yield from entries(source, fetcher, response)
+
+
+def parse(response: Response) -> Any:
+    """feedparser's result for a response, after refusing entity tricks; SourceError when it is no feed."""
+    refuse_hostile_xml(response.body, response.url)
+    parsed = feedparser.parse(
+        response.body,
+        response_headers={"content-type": response.headers.get("content-type", "application/xml"), "content-location": response.url},
+        sanitize_html=True,
+        resolve_relative_uris=True,
+    )
+    if parsed.get("bozo") and not parsed.entries:
+        reason = str(parsed.get("bozo_exception") or "unknown error").splitlines()[0][:200]
+        raise SourceError(f"{response.url}: malformed feed ({reason})")
+    if not parsed.entries and not parsed.feed.get("title") and parsed.get("version", "") == "":
+        raise SourceError(f"{response.url}: not an RSS or Atom feed")
+    return parsed
+
+
+def entries(source: Source, fetcher: Fetcher, response: Response) -> Iterator[HarvestItem]:
+    """The candidates of a fetched feed."""
+    parsed = parse(response)
+    if parsed.get("bozo") and not isinstance(parsed.get("bozo_exception"), BENIGN_BOZO):
+        reason = str(parsed.get("bozo_exception")).splitlines()[0][:200]
+        yield ItemFailure(response.url, f"malformed feed, {len(parsed.entries)} entries recovered ({reason})")
+    publisher = source.publisher or _plain(parsed.feed.get("title")) or None
+    for index, entry in enumerate(parsed.entries[: source.max_items]):
+        link = _entry_link(entry)
+        if link is None:
+            yield ItemFailure(f"{response.url}#entry-{index + 1}", "entry has no http(s) link")
+            continue
+        title = _plain(entry.get("title"))
+        summary = _entry_summary(entry)
+        if source.detail and len(summary) < MIN_SUMMARY_CHARS:
+            yield from _from_page(source, fetcher, link, entry, title, publisher)
+            continue
+        if not title:
+            yield ItemFailure(link, "entry has neither title nor page to read one from")
+            continue
+        yield _from_entry(source, entry, link, title, summary, publisher)
+
+
+def _from_entry(source: Source, entry: Any, link: str, title: str, summary: str, publisher: str | None) -> Candidate:
+    authors = [a.get("name", "").strip() for a in entry.get("authors", []) if a.get("name")]
+    if not authors and entry.get("author"):
+        authors = [_plain(entry.get("author"))]
+    tags = [t.get("term") for t in entry.get("tags", []) if t.get("term")]
+    return Candidate(
+        url=link,
+        title=title,
+        publisher=publisher,
+        authors=[a for a in authors if a],
+        published=_entry_date(entry),
+        doc_type=source.doc_type,
+        summary=summary[:4000],
+        text=f"{title}\n\n{summary}",
+        doi=None,
+        extra={"feed_tags": tags[:20]} if tags else {},
+    )
+
+
+def _from_page(source: Source, fetcher: Fetcher, link: str, entry: Any, title: str, publisher: str | None) -> Iterator[HarvestItem]:
+    try:
+        page = fetcher.get(link, rate_limit=source.rate_limit)
+    except FetchError as exc:
+        yield ItemFailure(link, exc.reason)
+        return
+
+    def build() -> Iterator[HarvestItem]:
+        candidate = html_candidate(page.body, link, publisher=publisher, doc_type=source.doc_type)
+        candidate.title = title or candidate.title
+        candidate.published = candidate.published or _entry_date(entry)
+        yield candidate
+
+    if page.not_modified:
+        yield Unchanged(link, rebuild=build)
+    else:
+        yield from build()
+
+
+def _entry_link(entry: Any) -> str | None:
+    for candidate in [entry.get("link")] + [l.get("href") for l in entry.get("links", []) if l.get("rel") in (None, "alternate")]:
+        safe = safe_link(candidate)
+        if safe:
+            return safe
+    guid = entry.get("id")
+    return safe_link(guid) if entry.get("guidislink", False) or (guid and str(guid).startswith("http")) else None
+
+
+def _entry_summary(entry: Any) -> str:
+    contents = [c.get("value", "") for c in entry.get("content", []) if c.get("value")]
+    raw = max(contents, key=len) if contents else (entry.get("summary") or "")
+    return _plain(raw)
+
+
+def _entry_date(entry: Any) -> str | None:
+    for key in ("published_parsed", "updated_parsed", "created_parsed"):
+        value = entry.get(key)
+        if value:
+            try:
+                return time.strftime("%Y-%m-%d", value)
+            except (TypeError, ValueError):
+                continue
+    for key in ("published", "updated", "dc_date"):
+        if entry.get(key):
+            found = parse_date(entry.get(key))
+            if found:
+                return found
+    return None
+
+
+def _plain(html: Any) -> str:
+    if not html:
+        return ""
+    text = str(html)
+    if "<" not in text and "&" not in text:
+        return " ".join(text.split())
+    return " ".join(lines_of(soup_of(text).get_text("\n"))).strip()

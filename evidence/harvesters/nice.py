@@ -1,0 +1,128 @@
+"""NICE guidance: a guidance listing (NICE's search JSON, or a listing page carrying it), then each guidance page."""
+from __future__ import annotations
+
+import json
+from typing import Any, Iterator
+from urllib.parse import urljoin
+
+from evidence.config import Source
+from evidence.extract import html_candidate, lines_of, parse_date, safe_link, soup_of
+from evidence.fetch import FetchError, Fetcher, Response
+from evidence.harvesters import HarvestItem, SourceError
+from evidence.models import Candidate, ItemFailure, Unchanged
+
+NICE = "https://www.nice.org.uk"
+
+
+def harvest(source: Source, fetcher: Fetcher) -> Iterator[HarvestItem]:
+    """Yield a candidate per guidance document listed; each guidance page adds its text."""
+    url, params = source.url, dict(source.params or {})
+    yielded = 0
+    for page_number in range(1, source.max_pages + 1):
+        response = fetcher.get(url, params=params or None, rate_limit=source.rate_limit)
+        listing = _listing(response)
+        documents = listing.get("documents") or []
+        if page_number == 1 and not documents and not listing.get("resultCount"):
+            return  # a real "no results" answer: nothing new, not a failure
+        for document in documents:
+            if yielded >= source.max_items:
+                return
+            yielded += 1
+            yield from _document(source, fetcher, document, response.url)
+        last, total = listing.get("lastResult"), listing.get("resultCount")
+        next_link = (listing.get("pagerLinks") or {}).get("next") if isinstance(listing.get("pagerLinks"), dict) else None
+        if not documents or not isinstance(last, int) or not isinstance(total, int) or last >= total:
+            return
+        if isinstance(next_link, dict) and next_link.get("fullUrl"):
+            url, params = urljoin(response.url, next_link["fullUrl"]), {}
+        else:
+            params = {**params, "pa": page_number + 1}
+
+
+def _listing(response: Response) -> dict[str, Any]:
+    """NICE's search JSON, read directly or from a listing page's embedded Next.js data."""
+    if "json" in response.content_type or response.body.lstrip()[:1] in (b"{", b"["):
+        data = response.json()
+    else:
+        script = soup_of(response.body).find("script", id="__NEXT_DATA__")
+        if script is None or not script.string:
+            raise SourceError(f"{response.url}: no guidance listing found on the page")
+        try:
+            data = json.loads(script.string)
+        except ValueError as exc:
+            raise SourceError(f"{response.url}: unreadable listing data ({exc})") from None
+    listing = _find_listing(data)
+    if listing is None:
+        raise SourceError(f"{response.url}: not a NICE guidance listing (no `documents`)")
+    if listing.get("failed"):
+        raise SourceError(f"{response.url}: NICE search failed ({listing.get('errorMessage') or 'no reason given'})")
+    return listing
+
+
+def _find_listing(data: Any, depth: int = 0) -> dict[str, Any] | None:
+    if depth > 8:
+        return None
+    if isinstance(data, dict):
+        if isinstance(data.get("documents"), list) and ("resultCount" in data or "failed" in data):
+            return data
+        children = list(data.values())
+    elif isinstance(data, list):
+        children = data
+    else:
+        return None
+    for child in children:
+        found = _find_listing(child, depth + 1)
+        if found is not None:
+            return found
+    return None
+
+
+def _document(source: Source, fetcher: Fetcher, document: dict[str, Any], listing_url: str) -> Iterator[HarvestItem]:
+    if not isinstance(document, dict):
+        yield ItemFailure(listing_url, "listing entry is not an object")
+        return
+    url = safe_link(urljoin(listing_url, str(document.get("url") or document.get("pathAndQuery") or "")))
+    title = " ".join(lines_of(soup_of(str(document.get("titleNoHtml") or document.get("title") or "")).get_text(" ")))
+    if not url or not title:
+        yield ItemFailure(listing_url, f"guidance entry {document.get('guidanceRef') or document.get('id')} has no link or title")
+        return
+    base = _from_listing(source, document, url, title)
+    if not source.detail:
+        yield base
+        return
+    try:
+        page = fetcher.get(url, rate_limit=source.rate_limit)
+    except FetchError as exc:
+        base.extra["detail_error"] = exc.reason  # the listing's fields still make a useful record
+        yield base
+        return
+
+    def build() -> Iterator[HarvestItem]:
+        detail = html_candidate(page.body, url, publisher="NICE", doc_type=base.doc_type)
+        base.summary = base.summary or detail.summary
+        base.text = f"{base.title}\n\n{detail.text}"
+        base.links = detail.links
+        base.money = detail.money
+        yield base
+
+    if page.not_modified:
+        yield Unchanged(url, rebuild=build)
+    else:
+        yield from build()
+
+
+def _from_listing(source: Source, document: dict[str, Any], url: str, title: str) -> Candidate:
+    kinds = [str(k) for k in (document.get("niceGuidanceType") or []) + (document.get("niceDocType") or [])]
+    summary = " ".join(lines_of(soup_of(str(document.get("metaDescription") or document.get("abstract") or document.get("teaser") or "")).get_text(" ")))
+    reference = document.get("guidanceRef")
+    return Candidate(
+        url=url,
+        title=title,
+        publisher=source.publisher or "NICE",
+        published=parse_date(document.get("publicationDate")),
+        doc_type=source.doc_type or ("guideline" if any("guid" in k.lower() for k in kinds) else "guidance"),
+        summary=summary if summary != reference else "",
+        text=f"{title}\n\n{summary}",
+        project_ref=str(reference) if reference else None,
+        extra={"nice_types": kinds, "last_updated": parse_date(document.get("lastUpdated")), "status": document.get("guidanceStatus")},
+    )

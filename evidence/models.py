@@ -1,0 +1,144 @@
+"""The catalogue's tables (SQLModel) and the candidate a harvester hands to it.
+
+Nothing here is SQLite-only: JSON and Text columns, no SQLite pragmas, so a PostgreSQL URL works too.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator, Optional
+
+from sqlalchemy import JSON, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+MAX_TEXT_CHARS = 200_000  # full text kept for classification; longer texts are cut here
+MAX_SUMMARY_CHARS = 4_000
+MAX_TITLE_CHARS = 500
+
+
+def utcnow() -> datetime:
+    """Now, in UTC, to the second."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+@dataclass
+class Candidate:
+    """One document as a harvester found it, before it is matched against the catalogue."""
+
+    url: str
+    title: str
+    publisher: str | None = None
+    authors: list[str] = field(default_factory=list)
+    published: str | None = None  # ISO date, or a year or year-month kept as given
+    doc_type: str | None = None
+    summary: str = ""
+    text: str = ""
+    links: list[dict[str, str]] = field(default_factory=list)  # {"url", "title", "type"}
+    money: list[dict[str, Any]] = field(default_factory=list)
+    sample_size: int | None = None
+    project_ref: str | None = None
+    doi: str | None = None
+    covers: str | None = None  # for news: what the item reports on
+    extra: dict[str, Any] = field(default_factory=dict)  # source-specific metadata (pub types, orgs...)
+
+
+@dataclass
+class ItemFailure:
+    """An item the harvester could not turn into a candidate; the run goes on."""
+
+    url: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.url}: {self.reason}"
+
+
+@dataclass
+class Unchanged:
+    """The server said 304 for this URL: nothing to re-extract unless the catalogue lacks it.
+
+    `scope="source"` means the source's own listing or feed did not change. `rebuild` yields the
+    candidates from the stored capture, for when the catalogue has nothing for that URL.
+    """
+
+    url: str
+    scope: str = "item"
+    rebuild: Callable[[], Iterator["Candidate | ItemFailure"]] | None = None
+
+
+class Record(SQLModel, table=True):
+    """One piece of evidence: a report, evaluation, summary, guideline, article or news item."""
+
+    id: str = Field(primary_key=True, max_length=80)
+    url: str = Field(index=True, unique=True)
+    url_key: str = Field(index=True)
+    title: str
+    title_key: str = Field(index=True)
+    publisher: Optional[str] = None
+    authors: list[str] = Field(default_factory=list, sa_type=JSON)
+    published: Optional[str] = Field(default=None, index=True)
+    doc_type: Optional[str] = Field(default=None, index=True)
+    summary: str = Field(default="", sa_type=Text)
+    text: str = Field(default="", sa_type=Text)
+    links: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
+    money: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    sample_size: Optional[int] = None
+    project_ref: Optional[str] = None
+    doi: Optional[str] = Field(default=None, index=True)
+    covers: Optional[str] = None
+    extra: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    source_id: str = Field(index=True)
+    first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+    content_hash: str = ""
+    # Classification (automatic, with curation applied over it).
+    study_design: Optional[str] = Field(default=None, index=True)
+    evidence_level: Optional[int] = Field(default=None, index=True)
+    direction: Optional[str] = None
+    confidence: float = 0.0
+    classification: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    curated: bool = False
+
+
+class RecordTag(SQLModel, table=True):
+    """One taxonomy tag on a record: an intervention, outcome or population, with its reasons."""
+
+    record_id: str = Field(primary_key=True, foreign_key="record.id", max_length=80)
+    kind: str = Field(primary_key=True, max_length=20)  # intervention | outcome | population
+    tag: str = Field(primary_key=True, max_length=60, index=True)
+    confidence: float = 0.0
+    direction: Optional[str] = None
+    evidence: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    curated: bool = False
+
+
+class RecordLink(SQLModel, table=True):
+    """Another place the same document was reached: a second source, or news covering it."""
+
+    __table_args__ = (UniqueConstraint("record_id", "url"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    record_id: str = Field(foreign_key="record.id", index=True, max_length=80)
+    url: str
+    title: Optional[str] = None
+    source_id: str
+    relation: str = "covered_by"
+    first_seen: datetime = Field(default_factory=utcnow)
+
+
+class HarvestRun(SQLModel, table=True):
+    """One source's part of one harvest: counts, and the reason when it failed."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    source_id: str = Field(index=True)
+    started_at: datetime = Field(default_factory=utcnow)
+    finished_at: Optional[datetime] = None
+    status: str = "running"  # running | ok | failed
+    offline: bool = False
+    fetched: int = 0
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    errors: int = 0
+    message: Optional[str] = Field(default=None, sa_type=Text)
+    item_errors: list[str] = Field(default_factory=list, sa_type=JSON)

@@ -1,0 +1,185 @@
+"""What the CLI's harvest, status and demo commands do, with progress bars and summary tables."""
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from sqlmodel import Session
+
+from evidence import catalogue
+from evidence.capture import CaptureStore
+from evidence.config import Config, ConfigError, Source, load_config
+from evidence.fetch import Fetcher
+from evidence.pipeline import HarvestLocked, SourceResult, harvest_sources, harvest_lock
+
+
+def _console() -> Console:
+    return Console(stderr=False, highlight=False, soft_wrap=True)
+
+
+def make_fetcher(config: Config, captures: Path, offline: bool) -> Fetcher:
+    """A Fetcher with the politeness settings of a sources file."""
+    return Fetcher(
+        CaptureStore(captures),
+        contact=config.contact,
+        user_agent=config.user_agent,
+        timeout=config.timeout,
+        max_bytes=config.max_bytes,
+        retries=config.retries,
+        backoff=config.backoff,
+        offline=offline,
+    )
+
+
+def classify_hook() -> catalogue.ClassifyHook | None:
+    """The classifier's catalogue hook (tags every new or changed record)."""
+    from evidence.classify.apply import classify_record_hook
+
+    return classify_record_hook()
+
+
+def run_harvest(db: str, config: Config, sources: list[Source], captures: Path, *, offline: bool = False,
+                workers: int | None = None, quiet: bool = False, fetcher: Fetcher | None = None) -> bool:
+    """Harvest `sources` into the catalogue at `db`, showing progress and a summary; True if all succeeded."""
+    console = _console()
+    engine = catalogue.connect(db)
+    try:
+        with harvest_lock(db):
+            own_fetcher = fetcher is None
+            fetcher = fetcher or make_fetcher(config, captures, offline)
+            try:
+                results = _with_progress(console, engine, sources, fetcher, workers or config.workers, quiet)
+            finally:
+                if own_fetcher:
+                    fetcher.close()
+    except HarvestLocked as exc:
+        raise ConfigError(str(exc)) from None
+    finally:
+        engine.dispose()
+    print_summary(console, results)
+    return all(r.status == "ok" for r in results)
+
+
+def _with_progress(console: Console, engine: Any, sources: list[Source], fetcher: Fetcher, workers: int,
+                   quiet: bool) -> list[SourceResult]:
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed} items"),
+        TimeElapsedColumn(), console=console, disable=quiet or not console.is_terminal, transient=False,
+    )
+    tasks = {s.id: progress.add_task(s.id, total=None) for s in sources}
+    lock = threading.Lock()
+
+    def advance(source_id: str, count: int) -> None:
+        with lock:
+            progress.update(tasks[source_id], completed=count)
+
+    def done(result: SourceResult) -> None:
+        mark = "[green]done[/]" if result.status == "ok" else "[red]failed[/]"
+        with lock:
+            progress.update(tasks[result.source_id], total=max(result.fetched + result.errors, 1),
+                            completed=max(result.fetched + result.errors, 1), description=f"{result.source_id} {mark}")
+
+    with progress:
+        return harvest_sources(engine, sources, fetcher, workers=workers, progress=advance, on_done=done,
+                               classify_hook=classify_hook())
+
+
+def print_summary(console: Console, results: list[SourceResult]) -> None:
+    """The end-of-harvest table: one row per source, then each failure's reason."""
+    table = Table(title="Harvest summary", show_lines=False)
+    for name in ("source", "status", "fetched", "new", "updated", "unchanged", "errors"):
+        table.add_column(name, justify="left" if name in ("source", "status") else "right")
+    totals = SourceResult(source_id="total")
+    for r in results:
+        table.add_row(r.source_id, r.status, str(r.fetched), str(r.new), str(r.updated), str(r.unchanged), str(r.errors))
+        for name in ("fetched", "new", "updated", "unchanged", "errors"):
+            setattr(totals, name, getattr(totals, name) + getattr(r, name))
+    table.add_row("total", f"{sum(r.status == 'ok' for r in results)}/{len(results)} ok", str(totals.fetched), str(totals.new),
+                  str(totals.updated), str(totals.unchanged), str(totals.errors), style="bold")
+    console.print(table)
+    for r in results:
+        if r.message:
+            console.print(f"[red]{r.source_id}[/]: {r.message}", markup=True, highlight=False)
+        for line in r.item_errors[:5]:
+            console.print(f"  {r.source_id}: {line}", markup=False, highlight=False)
+        if len(r.item_errors) > 5:
+            console.print(f"  {r.source_id}: ... and {len(r.item_errors) - 5} more item errors (evidence status --format json)")
+
+
+def status_rows(db: str, config_path: str | None) -> list[dict[str, Any]]:
+    """One row per source known to the catalogue or the sources file."""
+    engine = catalogue.connect(db)
+    try:
+        with Session(engine) as session:
+            runs = catalogue.last_runs(session)
+            counts = catalogue.source_counts(session)
+    finally:
+        engine.dispose()
+    ids: list[str] = []
+    names: dict[str, str] = {}
+    if config_path:
+        for source in load_config(config_path).sources:
+            ids.append(source.id)
+            names[source.id] = source.name
+    ids += sorted(set(runs) | set(counts) - set(ids))
+    rows = []
+    for source_id in dict.fromkeys(ids):
+        run = runs.get(source_id)
+        rows.append({
+            "source": source_id,
+            "name": names.get(source_id, source_id),
+            "last_run": run.started_at.isoformat(sep=" ") if run else None,
+            "status": ("interrupted" if run.status == "running" else run.status) if run else "never run",
+            "records": counts.get(source_id, 0),
+            "new": run.new if run else 0,
+            "errors": run.errors if run else 0,
+            "message": run.message if run else None,
+            "item_errors": run.item_errors if run else [],
+        })
+    return rows
+
+
+def print_status(rows: list[dict[str, Any]]) -> None:
+    """The status table."""
+    console = _console()
+    table = Table(title="Sources")
+    for name in ("source", "last run", "status", "records", "new", "errors"):
+        table.add_column(name, justify="right" if name in ("records", "new", "errors") else "left")
+    for row in rows:
+        table.add_row(row["source"], row["last_run"] or "-", row["status"], str(row["records"]), str(row["new"]), str(row["errors"]))
+    console.print(table)
+    for row in rows:
+        if row["message"]:
+            console.print(f"{row['source']}: {row['message']}", markup=False, highlight=False)
+
+
+DEMO_DIR = Path(__file__).parent / "demo"
+
+
+def run_demo(out: Path) -> bool:
+    """Harvest the bundled recorded sources offline into `out`, build the site there, print where it is."""
+    from evidence.demo_data import load_demo_captures
+
+    console = _console()
+    out.mkdir(parents=True, exist_ok=True)
+    db = str(out / "catalogue.db")
+    captures = out / "captures"
+    if captures.exists():
+        shutil.rmtree(captures)
+    load_demo_captures(CaptureStore(captures))
+    config = load_config(DEMO_DIR / "sources.yaml")
+    ok = run_harvest(db, config, config.select(), captures, offline=True, quiet=True)
+    site = out / "site"
+    try:
+        from evidence.publish.build import build_site
+    except ImportError:
+        console.print(f"Catalogue: {Path(db).resolve()}  (evidence --db {db} status)")
+        return ok
+    build_site(db, site)
+    console.print(f"Site built: {(site / 'index.html').resolve()}  (preview: evidence --db {db} serve --site {site})")
+    return ok
