@@ -133,6 +133,87 @@ def demo(ctx: click.Context, out: str) -> None:
     sys.exit(0 if ok else 1)
 
 
+@cli.command("classify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
+@library_errors
+def classify_command(file: str, fmt: str) -> None:
+    """Classify one .txt, .html or .pdf file, without a catalogue; JSON on stdout.
+
+    Shows the interventions, outcomes and populations found, the study design, evidence level
+    and direction of findings, and for each the phrases that produced it.
+
+    \b
+    Example:
+      evidence classify report.pdf | jq .study_design
+    """
+    from evidence.classify.files import classify_file, describe
+
+    result = classify_file(Path(file))
+    click.echo(json.dumps(result.as_dict(), indent=2, ensure_ascii=False) if fmt == "json" else describe(result))
+
+
+@cli.command()
+@click.option("--curation", "curation_file", default=None, metavar="FILE",
+              help="Curators' corrections [default: ./curation.yaml; env EVIDENCE_CURATION].")
+@click.pass_context
+@library_errors
+def reclassify(ctx: click.Context, curation_file: str | None) -> None:
+    """Re-run classification over the whole catalogue (after a taxonomy change), keeping curation."""
+    from evidence.runner import run_reclassify
+
+    run_reclassify(ctx.obj["db"], curation_file)
+
+
+@cli.command()
+@click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="How many records to list.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.pass_context
+@library_errors
+def review(ctx: click.Context, limit: int, fmt: str) -> None:
+    """List the least confident records that no curator has checked yet, to correct with `evidence curate`."""
+    from evidence.runner import print_review, review_rows
+
+    rows = review_rows(ctx.obj["db"], limit)
+    click.echo(json.dumps(rows, indent=2, default=str)) if fmt == "json" else print_review(rows)
+
+
+@cli.command()
+@click.argument("record_id")
+@click.option("--set", "set_fields", multiple=True, metavar="FIELD=VALUE",
+              help="study_design, evidence_level, direction, doc_type, publisher, published or title.")
+@click.option("--add", "add_tags", multiple=True, metavar="KIND=ID", help="Add a tag: intervention=, outcome= or population=.")
+@click.option("--remove", "remove_tags", multiple=True, metavar="KIND=ID", help="Remove a tag the classifier gave.")
+@click.option("--note", default=None, help="Why: kept in curation.yaml and shown on the record page.")
+@click.option("--curation", "curation_file", default=None, metavar="FILE",
+              help="Curators' corrections [default: ./curation.yaml; env EVIDENCE_CURATION].")
+@click.pass_context
+@library_errors
+def curate(ctx: click.Context, record_id: str, set_fields: tuple[str, ...], add_tags: tuple[str, ...],
+           remove_tags: tuple[str, ...], note: str | None, curation_file: str | None) -> None:
+    """Correct a record: the change goes into curation.yaml and survives every re-harvest.
+
+    \b
+    Example:
+      evidence curate keeping-safe-an-analysis-1a2b3c4d --set study_design=rct \\
+          --add intervention=foster-care --remove outcome=education --note "Trial in appendix B"
+    """
+    from evidence.runner import run_curate
+
+    run_curate(ctx.obj["db"], record_id, _pairs(set_fields, "--set"), _pairs(add_tags, "--add"),
+               _pairs(remove_tags, "--remove"), note, curation_file)
+
+
+def _pairs(values: tuple[str, ...], option: str) -> list[tuple[str, str]]:
+    pairs = []
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep or not key.strip() or not rest.strip():
+            raise click.BadParameter(f"expected KEY=VALUE, got {value!r}", param_hint=option)
+        pairs.append((key.strip(), rest.strip()))
+    return pairs
+
+
 def main() -> None:
     """Entry point of the `evidence` console script."""
     cli(prog_name="evidence")

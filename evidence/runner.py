@@ -9,12 +9,15 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
-from sqlmodel import Session
+from sqlalchemy import func
+from sqlmodel import Session, select
 
 from evidence import catalogue
 from evidence.capture import CaptureStore
 from evidence.config import Config, ConfigError, Source, load_config
+from evidence.curation import curation_path
 from evidence.fetch import Fetcher
+from evidence.models import Record
 from evidence.pipeline import HarvestLocked, SourceResult, harvest_sources, harvest_lock
 
 
@@ -36,11 +39,15 @@ def make_fetcher(config: Config, captures: Path, offline: bool) -> Fetcher:
     )
 
 
-def classify_hook() -> catalogue.ClassifyHook | None:
-    """The classifier's catalogue hook (tags every new or changed record)."""
+def classify_hook(console: Console | None = None, curation_file: str | None = None) -> catalogue.ClassifyHook:
+    """The classifier's catalogue hook (tags every new or changed record, curation applied over it)."""
     from evidence.classify.apply import classify_record_hook
+    from evidence.curation import load_curation
 
-    return classify_record_hook()
+    curation = load_curation(curation_path(curation_file))
+    for warning in curation.warnings:
+        (console or _console()).print(f"warning: {warning}", markup=False, highlight=False)
+    return classify_record_hook(curation)
 
 
 def run_harvest(db: str, config: Config, sources: list[Source], captures: Path, *, offline: bool = False,
@@ -86,7 +93,7 @@ def _with_progress(console: Console, engine: Any, sources: list[Source], fetcher
 
     with progress:
         return harvest_sources(engine, sources, fetcher, workers=workers, progress=advance, on_done=done,
-                               classify_hook=classify_hook())
+                               classify_hook=classify_hook(console))
 
 
 def print_summary(console: Console, results: list[SourceResult]) -> None:
@@ -133,7 +140,7 @@ def status_rows(db: str, config_path: str | None) -> list[dict[str, Any]]:
         rows.append({
             "source": source_id,
             "name": names.get(source_id, source_id),
-            "last_run": run.started_at.isoformat(sep=" ") if run else None,
+            "last_run": run.started_at.strftime("%Y-%m-%d %H:%M") if run else None,
             "status": ("interrupted" if run.status == "running" else run.status) if run else "never run",
             "records": counts.get(source_id, 0),
             "new": run.new if run else 0,
@@ -183,3 +190,98 @@ def run_demo(out: Path) -> bool:
     build_site(db, site)
     console.print(f"Site built: {(site / 'index.html').resolve()}  (preview: evidence --db {db} serve --site {site})")
     return ok
+
+
+def run_reclassify(db: str, curation_file: str | None) -> int:
+    """Re-run the classifier over the catalogue with the current taxonomy and curation; returns the count."""
+    from evidence.classify.apply import orphan_warnings, reclassify
+    from evidence.curation import load_curation
+
+    console = _console()
+    curation = load_curation(curation_path(curation_file))
+    engine = catalogue.connect(db)
+    done = 0
+    try:
+        with Session(engine) as session:
+            total = session.exec(select(func.count()).select_from(Record)).one()
+            with Progress(TextColumn("reclassify"), BarColumn(), TextColumn("{task.completed}/{task.total}"), console=console,
+                          disable=not console.is_terminal) as progress:
+                task = progress.add_task("reclassify", total=total)
+                for done in reclassify(session, curation):
+                    progress.update(task, completed=done)
+            warnings = curation.warnings + orphan_warnings(session, curation)
+    finally:
+        engine.dispose()
+    for warning in warnings:
+        console.print(f"warning: {warning}", markup=False, highlight=False)
+    console.print(f"Reclassified {done} records ({len(curation.corrections)} curated corrections applied where their record exists).")
+    return done
+
+
+def review_rows(db: str, limit: int) -> list[dict[str, Any]]:
+    """The least confident uncurated records."""
+    from evidence.classify.apply import review_queue
+
+    engine = catalogue.connect(db)
+    try:
+        with Session(engine) as session:
+            return review_queue(session, limit)
+    finally:
+        engine.dispose()
+
+
+def print_review(rows: list[dict[str, Any]]) -> None:
+    """The review queue as a table, with the command to correct each."""
+    console = _console()
+    if not rows:
+        console.print("Nothing to review: every record is curated, or the catalogue is empty.")
+        return
+    table = Table(title="Least confident records (correct with: evidence curate ID --set field=value)")
+    for name in ("id", "confidence", "design", "direction", "title"):
+        table.add_column(name, overflow="fold")
+    for row in rows:
+        table.add_row(row["id"], f"{row['confidence']:.2f}", row["study_design"] or "-", row["direction"] or "-", row["title"][:80])
+    console.print(table)
+
+
+def run_curate(db: str, record_id: str, set_fields: list[tuple[str, str]], add: list[tuple[str, str]],
+               remove: list[tuple[str, str]], note: str | None, curation_file: str | None) -> None:
+    """Write a correction into curation.yaml and apply it to the record at once."""
+    from evidence.classify.apply import apply_curation_only
+    from evidence.curation import SETTABLE, TAG_KINDS, load_curation, record_correction, save_curation, validate
+    from evidence.classify.taxonomy import load_taxonomy
+
+    if not (set_fields or add or remove or note):
+        raise ConfigError("nothing to change: give --set, --add, --remove or --note")
+    for key, _ in set_fields:
+        if key not in SETTABLE:
+            raise ConfigError(f"cannot set `{key}` (settable: {', '.join(sorted(SETTABLE))})")
+    for key, _ in add + remove:
+        if key not in TAG_KINDS:
+            raise ConfigError(f"unknown tag kind `{key}` (intervention, outcome or population)")
+    path = curation_path(curation_file)
+    curation = load_curation(path)
+    engine = catalogue.connect(db)
+    try:
+        with Session(engine) as session:
+            record = session.get(Record, record_id)
+            if record is None:
+                raise ConfigError(f"no record with id {record_id} in {db} (see `evidence review` or the site's record pages)")
+            grouped_add: dict[str, list[str]] = {}
+            grouped_remove: dict[str, list[str]] = {}
+            for key, value in add:
+                grouped_add.setdefault(key, []).append(value)
+            for key, value in remove:
+                grouped_remove.setdefault(key, []).append(value)
+            correction = record_correction(curation, record.url, set_fields=dict(set_fields), add=grouped_add,
+                                           remove=grouped_remove, note=note)
+            problems = validate(correction, load_taxonomy(), path)
+            if problems:
+                raise ConfigError(problems[0])
+            save_curation(curation)
+            apply_curation_only(session, record, curation)
+            session.commit()
+            _console().print(f"Curated {record_id}: written to {path}; design {record.study_design}, direction {record.direction}.",
+                             markup=False, highlight=False)
+    finally:
+        engine.dispose()

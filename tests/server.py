@@ -7,7 +7,7 @@ import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Callable
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 
 @dataclass
@@ -60,18 +60,18 @@ class RecordedServer:
         data = body.encode("utf-8") if isinstance(body, str) else body
         all_headers = {"Content-Type": content_type, **(headers or {})}
         route = Route([Answer(data, status, all_headers, delay, drip)], etag=etag, last_modified=last_modified)
-        self.routes[path] = route
+        self.routes[_key(path)] = route
         return route
 
     def sequence(self, path: str, answers: list[Answer]) -> Route:
         """Serve these answers in order at `path`; the last repeats."""
         route = Route(answers)
-        self.routes[path] = route
+        self.routes[_key(path)] = route
         return route
 
     def hits(self, path: str) -> int:
         """How many requests `path` received."""
-        route = self.routes.get(path)
+        route = self.routes.get(_key(path))
         return route.hits if route else 0
 
     def close(self) -> None:
@@ -91,7 +91,7 @@ class RecordedServer:
             def do_GET(self) -> None:  # noqa: N802 - http.server's name
                 server.requests.append((self.path, dict(self.headers)))
                 parts = urlsplit(self.path)
-                route = server.routes.get(self.path) or server.routes.get(parts.path)
+                route = server.routes.get(_key(self.path)) or server.routes.get(parts.path)
                 if route is None:
                     self._send(Answer(b"not found", 404, {"Content-Type": "text/plain"}))
                     return
@@ -136,6 +136,14 @@ class RecordedServer:
                     pass
 
         return Handler
+
+
+def _key(path: str) -> str:
+    """A route key with the query's parameters in a fixed order."""
+    parts = urlsplit(path)
+    if not parts.query:
+        return parts.path
+    return parts.path + "?" + urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
 
 
 def gzip_bytes(data: bytes) -> bytes:

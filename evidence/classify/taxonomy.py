@@ -144,6 +144,7 @@ class Match:
     start: int
     end: int
     weight: float
+    weak: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form kept in the catalogue."""
@@ -158,7 +159,7 @@ def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None
     low = low if low is not None else lowered(text)
     matches: list[Match] = []
     taken: list[tuple[int, int]] = []
-    for patterns, weight in ((term.strong, 1.0), (term.weak, 0.5)):
+    for patterns, weight, weak in ((term.strong, 1.0, False), (term.weak, 0.5, True)):
         for literal, pattern in patterns:
             if literal and literal not in low:
                 continue
@@ -169,9 +170,18 @@ def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None
                 if any(start < b and a < end for a, b in taken):
                     continue
                 taken.append((start, end))
-                matches.append(Match(text[start:end], start, end, weight * (2.0 if start < title_end else 1.0)))
+                matches.append(Match(text[start:end], start, end, weight * (2.0 if start < title_end else 1.0), weak))
     matches.sort(key=lambda m: m.start)
-    score = sum(m.weight for m in matches)
+    # A weak word counts once however often it recurs ("safe, safe" is not two signals).
+    weak_seen: set[str] = set()
+    score = 0.0
+    for m in matches:
+        if m.weak:
+            key = m.phrase.lower()
+            if key in weak_seen:
+                continue
+            weak_seen.add(key)
+        score += m.weight
     return score, matches
 
 

@@ -1,0 +1,194 @@
+"""Harvest runs end to end: incremental and idempotent, duplicates merged, faults isolated, offline rebuilds."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import config_of, make_fetcher, records, run, shared_path
+from sqlmodel import Session, select
+
+from evidence import catalogue
+from evidence.capture import CaptureStore
+from evidence.models import HarvestRun, RecordLink
+
+
+def rss(base: str, items: list[tuple[str, str, str]]) -> str:
+    entries = "".join(
+        f"<item><title>{title}</title><link>{base}{path}</link><description>{summary}</description>"
+        f"<pubDate>Wed, 04 Jan 2017 10:00:00 GMT</pubDate></item>" for title, path, summary in items)
+    return f"<?xml version='1.0'?><rss version='2.0'><channel><title>Research news</title><link>{base}/</link>{entries}</channel></rss>"
+
+
+SUMMARY = ("An evaluation of specialist foster care for young people at risk of child sexual exploitation found "
+           "improvements in placement stability and a reduction in missing episodes over twelve months.")
+
+
+def feed_source(server, path="/feed.xml", **extra):
+    return {"id": "news", "kind": "feed", "url": server.url(path), "detail": False, **extra}
+
+
+def test_second_harvest_adds_nothing_and_changes_only_last_seen(server, tmp_path, catalogue_path, fetcher):
+    server.add("/feed.xml", rss(server.base, [("Specialist foster care evaluation", "/a", SUMMARY),
+                                              ("Return home interviews study", "/b", SUMMARY.replace("foster", "residential"))]),
+               content_type="application/rss+xml")
+    config = config_of(tmp_path, [feed_source(server)])
+    first = run(catalogue_path, config, fetcher)["news"]
+    before = {r.id: (r.content_hash, r.first_seen, r.last_seen, r.classification) for r in records(catalogue_path)}
+    second = run(catalogue_path, config, fetcher)["news"]
+    after = {r.id: (r.content_hash, r.first_seen, r.last_seen, r.classification) for r in records(catalogue_path)}
+    assert (first.new, second.new, second.updated, second.unchanged) == (2, 0, 0, 2)
+    assert set(before) == set(after)
+    for record_id, (digest, first_seen, last_seen, classification) in before.items():
+        assert after[record_id][0] == digest and after[record_id][1] == first_seen and after[record_id][3] == classification
+        assert after[record_id][2] >= last_seen
+
+
+def test_changed_content_updates_and_keeps_first_seen(server, tmp_path, catalogue_path, fetcher):
+    server.add("/feed.xml", rss(server.base, [("Specialist foster care evaluation", "/a", SUMMARY)]), content_type="application/rss+xml")
+    config = config_of(tmp_path, [feed_source(server)])
+    run(catalogue_path, config, fetcher)
+    (before,) = records(catalogue_path)
+    server.add("/feed.xml", rss(server.base, [("Specialist foster care evaluation", "/a", SUMMARY + " A randomised controlled trial followed.")]),
+               content_type="application/rss+xml")
+    result = run(catalogue_path, config, fetcher)["news"]
+    (after,) = records(catalogue_path)
+    assert result.updated == 1 and after.first_seen == before.first_seen and after.content_hash != before.content_hash
+    assert "randomised controlled trial" in after.summary
+
+
+def test_feed_304_touches_the_source_without_re_extraction(server, tmp_path, catalogue_path, fetcher):
+    server.add("/feed.xml", rss(server.base, [("Specialist foster care evaluation", "/a", SUMMARY)]), content_type="application/rss+xml",
+               etag='"feed-v1"')
+    config = config_of(tmp_path, [feed_source(server)])
+    run(catalogue_path, config, fetcher)
+    result = run(catalogue_path, config, fetcher)["news"]
+    assert (result.new, result.updated, result.unchanged) == (0, 0, 1)
+    assert server.requests[-1][1].get("If-None-Match") == '"feed-v1"'
+
+
+def test_304_with_an_empty_catalogue_rebuilds_from_the_capture(server, tmp_path, fetcher):
+    server.add("/feed.xml", rss(server.base, [("Specialist foster care evaluation", "/a", SUMMARY)]), content_type="application/rss+xml",
+               etag='"feed-v1"')
+    config = config_of(tmp_path, [feed_source(server)])
+    run(str(tmp_path / "one.db"), config, fetcher)
+    result = run(str(tmp_path / "two.db"), config, fetcher)["news"]  # same captures, new catalogue, server says 304
+    assert result.new == 1 and len(records(str(tmp_path / "two.db"))) == 1
+
+
+def test_same_report_from_two_sources_is_one_record_with_a_link(server, tmp_path, catalogue_path, fetcher):
+    title = "Child sexual exploitation: support in children's residential homes"
+    server.add("/feed.xml", rss(server.base, [(title, "/dfe/report", SUMMARY)]), content_type="application/rss+xml")
+    server.add("/other.xml", rss(server.base, [(title.upper() + ".", "/news/report-published?utm_source=rss", SUMMARY)]),
+               content_type="application/rss+xml")
+    config = config_of(tmp_path, [feed_source(server), feed_source(server, "/other.xml", id="trade-press")])
+    run(catalogue_path, config, fetcher, ("news",))
+    run(catalogue_path, config, fetcher, ("trade-press",))
+    rows = records(catalogue_path)
+    assert len(rows) == 1
+    engine = catalogue.connect(catalogue_path)
+    with Session(engine) as session:
+        links = session.exec(select(RecordLink)).all()
+    assert [(link.source_id, link.url) for link in links] == [("trade-press", server.url("/news/report-published"))]
+
+
+def test_canonical_urls_match_despite_tracking_parameters_and_case():
+    assert catalogue.url_key("HTTPS://WWW.Example.org/report/?utm_source=x&b=2&a=1#top") == catalogue.url_key("http://example.org/report?a=1&b=2")
+
+
+def test_a_failing_source_never_stops_the_others(server, tmp_path, catalogue_path, fetcher):
+    server.add("/feed.xml", rss(server.base, [("Specialist foster care evaluation", "/a", SUMMARY)]), content_type="application/rss+xml")
+    server.add("/broken.xml", "<rss><channel><item><title>unclosed", content_type="application/rss+xml")
+    server.add("/listing", "<html><body><p>No items today</p></body></html>")
+    server.add("/api.json", "{oops", content_type="application/json")
+    config = config_of(tmp_path, [
+        feed_source(server),
+        {"id": "broken-feed", "kind": "feed", "url": server.url("/broken.xml")},
+        {"id": "empty-listing", "kind": "html", "url": server.url("/listing"), "item": "article"},
+        {"id": "bad-json", "kind": "govuk", "url": server.url("/api.json")},
+        {"id": "gone", "kind": "feed", "url": server.url("/404.xml")},
+        {"id": "unreachable", "kind": "feed", "url": "http://127.0.0.1:9/feed.xml"},
+    ])
+    results = run(catalogue_path, config, fetcher)
+    assert results["news"].status == "ok" and results["news"].new == 1
+    assert "has no items" in results["empty-listing"].message
+    assert "invalid JSON" in results["bad-json"].message
+    assert "HTTP 404" in results["gone"].message
+    assert "connection failed" in results["unreachable"].message
+    assert results["broken-feed"].status in ("failed", "ok")  # feedparser may recover entries; never a crash
+    for source_id in ("empty-listing", "bad-json", "gone", "unreachable"):
+        assert results[source_id].status == "failed" and "\n" not in results[source_id].message
+    engine = catalogue.connect(catalogue_path)
+    with Session(engine) as session:
+        runs = {run.source_id: run for run in session.exec(select(HarvestRun)).all()}
+    assert runs["gone"].status == "failed" and runs["news"].status == "ok" and runs["news"].finished_at
+
+
+def test_robots_disallowed_items_are_reported_and_skipped(server, tmp_path, catalogue_path, fetcher):
+    server.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    server.add("/feed.xml", rss(server.base, [("Open page", "/open", ""), ("Private page", "/private/p", "")]), content_type="application/rss+xml")
+    server.add("/open", "<html><head><title>Open page</title></head><body><main><p>Foster care study text.</p></main></body></html>")
+    config = config_of(tmp_path, [{"id": "news", "kind": "feed", "url": server.url("/feed.xml")}])
+    result = run(catalogue_path, config, fetcher)["news"]
+    assert result.new == 1 and result.errors == 1
+    assert "disallowed by robots.txt" in result.item_errors[0]
+    assert server.hits("/private/p") == 0
+
+
+def test_hostile_entities_are_refused(server, tmp_path, catalogue_path, fetcher):
+    laughs = ('<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">'
+              '<!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><rss version="2.0"><channel><title>&c;</title></channel></rss>')
+    xxe = ('<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+           '<rss version="2.0"><channel><title>&x;</title><item><title>t</title><link>http://e.org/</link></item></channel></rss>')
+    server.add("/laughs.xml", laughs, content_type="application/rss+xml")
+    server.add("/xxe.xml", xxe, content_type="application/rss+xml")
+    config = config_of(tmp_path, [{"id": "laughs", "kind": "feed", "url": server.url("/laughs.xml")},
+                                  {"id": "xxe", "kind": "feed", "url": server.url("/xxe.xml")}])
+    results = run(catalogue_path, config, fetcher)
+    for result in results.values():
+        assert result.status == "failed" and "refused" in result.message
+    assert records(catalogue_path) == []
+
+
+def test_offline_rebuilds_the_catalogue_from_captures(server, tmp_path, fetcher):
+    server.add("/feed.xml", rss(server.base, [("Specialist foster care evaluation", "/a", SUMMARY)]), content_type="application/rss+xml")
+    config = config_of(tmp_path, [feed_source(server)])
+    run(str(tmp_path / "online.db"), config, fetcher)
+    server.close()
+    with make_fetcher(CaptureStore(tmp_path / "captures"), offline=True) as offline:
+        result = run(str(tmp_path / "offline.db"), config, offline)["news"]
+    assert result.status == "ok" and result.new == 1
+    online, offline_rows = records(str(tmp_path / "online.db")), records(str(tmp_path / "offline.db"))
+    assert [(r.id, r.content_hash, r.study_design) for r in online] == [(r.id, r.content_hash, r.study_design) for r in offline_rows]
+
+
+def _feedparser_files() -> list[Path]:
+    root = shared_path("peer", "feedparser")
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".xml", ".rss", ".atom", ".rdf") and "json" not in p.parts)
+
+
+def test_feedparser_corpus_never_crashes_the_harvester(server, tmp_path, catalogue_path, fetcher):
+    """Every well-formed and ill-formed feed of feedparser's own tests: records or a recorded error, never a crash."""
+    files = _feedparser_files()
+    expectations = json.loads(shared_path("peer", "feedparser", "expectations.json").read_text(encoding="utf-8"))
+    sources = []
+    for index, path in enumerate(files):
+        server.add(f"/fp/{index}", path.read_bytes(), content_type="application/xml")
+        sources.append({"id": f"fp-{index}", "kind": "feed", "url": server.url(f"/fp/{index}"), "detail": False})
+    config = config_of(tmp_path, sources)
+    results = run(catalogue_path, config, fetcher)
+    internal = {r.source_id: r.message for r in results.values() if r.message and "internal error" in r.message}
+    assert not internal, internal
+    assert len(results) == len(files) and len(files) > 100
+    ill = [i for i, p in enumerate(files) if "illformed" in p.parts]
+    flagged = [i for i in ill if results[f"fp-{i}"].status == "failed" or results[f"fp-{i}"].errors]
+    assert ill and len(flagged) >= len(ill) * 0.5, f"{len(flagged)} of {len(ill)} ill-formed feeds recorded an error"
+    assert isinstance(expectations, (dict, list))
+
+
+@pytest.mark.parametrize("kind", ["html", "feed", "pdf"])
+def test_invalid_bodies_fail_the_source_with_a_reason(server, tmp_path, catalogue_path, fetcher, kind):
+    server.add("/junk", b"\x00\x01\x02 not a document", content_type="application/octet-stream")
+    config = config_of(tmp_path, [{"id": "junk", "kind": kind, "url": server.url("/junk")}])
+    result = run(catalogue_path, config, fetcher)["junk"]
+    assert result.status == "failed" and result.message and server.url("/junk") in result.message
