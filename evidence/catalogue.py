@@ -6,13 +6,13 @@ import hashlib
 import json
 import re
 import unicodedata
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import event, func
+from sqlalchemy import delete, event, func, insert, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine, select
@@ -141,36 +141,79 @@ def bound(candidate: Candidate) -> Candidate:
 
 # -- upsert -------------------------------------------------------------------------------------
 
-ClassifyHook = Callable[[Session, Record], None]
+TagRows = list[dict[str, Any]]
+ClassifyHook = Callable[[Session, Record], TagRows]
+
+
+class MatchIndex:
+    """What identifies the catalogue's records (URL key, DOI, title key, content hash), held in memory.
+
+    Built once per stored source, so matching a candidate costs no query; records added while
+    storing are added to it, so duplicates within one source are caught too.
+    """
+
+    def __init__(self, session: Session):
+        self.by_url: dict[str, str] = {}
+        self.by_doi: dict[str, str] = {}
+        self.by_title: dict[str, str] = {}
+        self.by_prefix: dict[str, list[tuple[str, str]]] = {}
+        self.hashes: dict[str, str] = {}
+        self.ids: set[str] = set()
+        rows = session.exec(select(Record.id, Record.url_key, Record.doi, Record.title_key, Record.content_hash)).all()
+        for rid, ukey, doi, tkey, digest in rows:
+            self.add(rid, ukey, doi, tkey, digest)
+        for rid, url in session.exec(select(RecordLink.record_id, RecordLink.url)).all():
+            self.by_url.setdefault(url_key(url), rid)
+
+    def add(self, rid: str, ukey: str, doi: str | None, tkey: str, digest: str) -> None:
+        """Index one record."""
+        self.ids.add(rid)
+        self.by_url[ukey] = rid
+        if doi:
+            self.by_doi.setdefault(doi, rid)
+        if len(tkey) >= MIN_TITLE_KEY_FOR_MATCH:
+            self.by_title.setdefault(tkey, rid)
+            self.by_prefix.setdefault(tkey[:12], []).append((tkey, rid))
+        self.hashes[rid] = digest
+
+    def find(self, candidate: Candidate) -> tuple[str | None, str]:
+        """The id of the record this candidate is, and how it matched: "url", "doi", "title" or ""."""
+        rid = self.by_url.get(url_key(candidate.url))
+        if rid:
+            return rid, "url"
+        doi = normalise_doi(candidate.doi)
+        if doi and doi in self.by_doi:
+            return self.by_doi[doi], "doi"
+        tkey = title_key(candidate.title)
+        if len(tkey) >= MIN_TITLE_KEY_FOR_MATCH:
+            if tkey in self.by_title:
+                return self.by_title[tkey], "title"
+            for other, rid in self.by_prefix.get(tkey[:12], [])[:50]:
+                if difflib.SequenceMatcher(None, other, tkey).ratio() >= TITLE_MATCH_RATIO:
+                    return rid, "title"
+        return None, ""
+
+    def free_id(self, wanted: str) -> str:
+        """`wanted`, or wanted-2, -3... when another record has it (never a silent collision)."""
+        candidate_id, n = wanted, 1
+        while candidate_id in self.ids:
+            n += 1
+            candidate_id = f"{wanted}-{n}"
+        return candidate_id
+
+
+@dataclass
+class StoreBatch:
+    """Writes gathered while storing one source, flushed in bulk (see `flush_batch`)."""
+
+    seen: list[str] = field(default_factory=list)  # ids whose last_seen becomes now
+    tags: dict[str, TagRows] = field(default_factory=dict)  # record id -> its tag rows (replacing the old)
 
 
 def find_match(session: Session, candidate: Candidate) -> tuple[Record | None, str]:
-    """The record this candidate is, and how it matched: "url", "doi", "title" or "" for none."""
-    key = url_key(candidate.url)
-    record = session.exec(select(Record).where(Record.url_key == key)).first()
-    if record is not None:
-        return record, "url"
-    link = session.exec(select(RecordLink).where(RecordLink.url == canonical_url(candidate.url))).first()
-    if link is not None:
-        linked = session.get(Record, link.record_id)
-        if linked is not None:
-            return linked, "url"
-    doi = normalise_doi(candidate.doi)
-    if doi:
-        record = session.exec(select(Record).where(Record.doi == doi)).first()
-        if record is not None:
-            return record, "doi"
-    tkey = title_key(candidate.title)
-    if len(tkey) >= MIN_TITLE_KEY_FOR_MATCH:
-        record = session.exec(select(Record).where(Record.title_key == tkey)).first()
-        if record is not None:
-            return record, "title"
-        prefix = tkey[:12]
-        rows = session.exec(select(Record).where(Record.title_key.startswith(prefix)).limit(50)).all()  # type: ignore[attr-defined]
-        for row in rows:
-            if difflib.SequenceMatcher(None, row.title_key, tkey).ratio() >= TITLE_MATCH_RATIO:
-                return row, "title"
-    return None, ""
+    """The record this candidate is, and how it matched (one-off lookups; harvests use MatchIndex)."""
+    rid, how = MatchIndex(session).find(candidate)
+    return (session.get(Record, rid) if rid else None), how
 
 
 def upsert(
@@ -179,16 +222,25 @@ def upsert(
     source_id: str,
     now: datetime,
     classify_hook: ClassifyHook | None = None,
+    index: MatchIndex | None = None,
+    batch: StoreBatch | None = None,
 ) -> str:
-    """Store one candidate; returns "new", "updated" or "unchanged". Idempotent for unchanged input."""
+    """Store one candidate; returns "new", "updated" or "unchanged". Idempotent for unchanged input.
+
+    With `index` and `batch` (a harvest), matching needs no query and unchanged records are not
+    loaded; the caller runs `flush_batch` before committing.
+    """
+    own_batch = batch is None
+    index = index or MatchIndex(session)
+    batch = batch if batch is not None else StoreBatch()
     candidate = bound(candidate)
     candidate.doi = normalise_doi(candidate.doi)
     digest = content_hash(candidate)
-    record, how = find_match(session, candidate)
-    if record is None:
+    rid, how = index.find(candidate)
+    if rid is None:
         key = url_key(candidate.url)
         record = Record(
-            id=_free_id(session, record_id(candidate.title, key)),
+            id=index.free_id(record_id(candidate.title, key)),
             url=canonical_url(candidate.url),
             url_key=key,
             title_key=title_key(candidate.title),
@@ -199,24 +251,56 @@ def upsert(
             **_fields(candidate),
         )
         session.add(record)
+        index.add(record.id, key, candidate.doi, record.title_key, digest)
         if classify_hook:
-            classify_hook(session, record)
-        return "new"
-    record.last_seen = now
-    if how != "url":
-        # The same document reached another way: keep one record, remember where else it is.
-        return _link(session, record, candidate, source_id, now)
-    if record.content_hash == digest:
-        session.add(record)
-        return "unchanged"
-    for name, value in _fields(candidate).items():
-        setattr(record, name, value)
-    record.title_key = title_key(candidate.title)
-    record.content_hash = digest
-    session.add(record)
-    if classify_hook:
-        classify_hook(session, record)
-    return "updated"
+            batch.tags[record.id] = classify_hook(session, record)
+        outcome = "new"
+    elif how == "url" and index.hashes.get(rid) == digest:
+        batch.seen.append(rid)
+        outcome = "unchanged"
+    else:
+        record = session.get(Record, rid)
+        assert record is not None, rid
+        record.last_seen = now
+        if how != "url":
+            # The same document reached another way: keep one record, remember where else it is.
+            outcome = _link(session, record, candidate, source_id, now)
+            index.by_url[url_key(candidate.url)] = rid
+        else:
+            for name, value in _fields(candidate).items():
+                setattr(record, name, value)
+            record.title_key = title_key(candidate.title)
+            record.content_hash = digest
+            index.hashes[rid] = digest
+            session.add(record)
+            if classify_hook:
+                batch.tags[record.id] = classify_hook(session, record)
+            outcome = "updated"
+    if own_batch:
+        flush_batch(session, batch, now)
+    return outcome
+
+
+def flush_batch(session: Session, batch: StoreBatch, now: datetime) -> None:
+    """Write a batch: last_seen of unchanged records, and each re-classified record's tags."""
+    session.flush()
+    for start in range(0, len(batch.seen), 500):
+        chunk = batch.seen[start : start + 500]
+        session.exec(update(Record).where(Record.id.in_(chunk)).values(last_seen=now))  # type: ignore[attr-defined,call-overload]
+    replace_tags(session, batch.tags)
+    batch.seen.clear()
+    batch.tags.clear()
+
+
+def replace_tags(session: Session, tags: dict[str, TagRows]) -> None:
+    """Replace the tag rows of these records (one DELETE and one INSERT per 500 records)."""
+    ids = list(tags)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        session.exec(delete(RecordTag).where(RecordTag.record_id.in_(chunk)))  # type: ignore[attr-defined,call-overload]
+        rows = [row for rid in chunk for row in tags[rid]]
+        if rows:
+            session.exec(insert(RecordTag), params=rows)  # type: ignore[call-overload]
 
 
 def _fields(candidate: Candidate) -> dict[str, Any]:
@@ -253,22 +337,10 @@ def _link(session: Session, record: Record, candidate: Candidate, source_id: str
     return "updated" if changed else "unchanged"
 
 
-def _free_id(session: Session, wanted: str) -> str:
-    """`wanted`, or wanted-2, -3... when a different record already has it (never a silent collision)."""
-    candidate_id, n = wanted, 1
-    while session.get(Record, candidate_id) is not None:
-        n += 1
-        candidate_id = f"{wanted}-{n}"
-    return candidate_id
-
-
 def touch_source(session: Session, source_id: str, now: datetime) -> int:
     """Mark every record of a source as seen now (its feed answered 304); returns how many."""
-    records = session.exec(select(Record).where(Record.source_id == source_id)).all()
-    for record in records:
-        record.last_seen = now
-        session.add(record)
-    return len(records)
+    result = session.exec(update(Record).where(Record.source_id == source_id).values(last_seen=now))  # type: ignore[call-overload]
+    return int(result.rowcount or 0)
 
 
 def touch_url(session: Session, url: str, now: datetime) -> bool:

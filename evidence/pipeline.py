@@ -94,16 +94,37 @@ def collect(source: Source, fetcher: Fetcher, progress: ProgressHook | None = No
     return items, None
 
 
+class SharedIndex:
+    """One MatchIndex for a whole harvest run, built when first needed (a run of 304s never builds it).
+
+    Sources are stored one after another in the main thread, so sharing it is safe; after a failed
+    source's rollback it is dropped and rebuilt from the database.
+    """
+
+    def __init__(self) -> None:
+        self.index: catalogue.MatchIndex | None = None
+
+    def get(self, session: Session) -> catalogue.MatchIndex:
+        if self.index is None:
+            self.index = catalogue.MatchIndex(session)
+        return self.index
+
+    def reset(self) -> None:
+        self.index = None
+
+
 def store(session: Session, source: Source, items: list[HarvestItem], result: SourceResult,
-          classify_hook: catalogue.ClassifyHook | None) -> None:
+          classify_hook: catalogue.ClassifyHook | None, shared: SharedIndex | None = None) -> None:
     """Upsert one source's items into the session (the caller commits)."""
     now = utcnow()
-    pending: list[HarvestItem] = list(items)
+    shared = shared or SharedIndex()
+    batch = catalogue.StoreBatch()
+    pending: list[HarvestItem] = list(reversed(items))
     while pending:
-        item = pending.pop(0)
+        item = pending.pop()
         if isinstance(item, Candidate):
             result.fetched += 1
-            outcome = catalogue.upsert(session, item, source.id, now, classify_hook)
+            outcome = catalogue.upsert(session, item, source.id, now, classify_hook, shared.get(session), batch)
             setattr(result, outcome, getattr(result, outcome) + 1)
         elif isinstance(item, ItemFailure):
             result.errors += 1
@@ -121,7 +142,8 @@ def store(session: Session, source: Source, items: list[HarvestItem], result: So
                 result.unchanged += 1
                 continue
             if item.rebuild is not None:  # 304, but the catalogue lacks it: extract from the capture
-                pending[0:0] = list(item.rebuild())
+                pending.extend(reversed(list(item.rebuild())))
+    catalogue.flush_batch(session, batch, now)
 
 
 def harvest_sources(
@@ -145,12 +167,13 @@ def harvest_sources(
             run_ids[source.id] = run.id
         session.commit()
     results: dict[str, SourceResult] = {}
+    shared = SharedIndex()
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="harvest") as pool:
         futures = {pool.submit(collect, source, fetcher, progress): source for source in sources}
         for future in as_completed(futures):
             source = futures[future]
             items, failure = future.result()
-            result = _store_source(engine, source, items, failure, run_ids[source.id], classify_hook)
+            result = _store_source(engine, source, items, failure, run_ids[source.id], classify_hook, shared)
             results[source.id] = result
             if on_done:
                 on_done(result)
@@ -158,19 +181,23 @@ def harvest_sources(
 
 
 def _store_source(engine: Engine, source: Source, items: list[HarvestItem], failure: str | None,
-                  run_id: int, classify_hook: catalogue.ClassifyHook | None) -> SourceResult:
+                  run_id: int, classify_hook: catalogue.ClassifyHook | None, shared: SharedIndex) -> SourceResult:
     result = SourceResult(source_id=source.id)
     if failure is not None:
         result.status, result.message = "failed", failure
     else:
         try:
             with Session(engine) as session:
-                store(session, source, items, result, classify_hook)
+                store(session, source, items, result, classify_hook, shared)
                 _finish(session, run_id, result)
                 session.commit()
                 return result
         except (SourceError, FetchError) as exc:
+            shared.reset()
             result = SourceResult(source_id=source.id, status="failed", message=str(exc))
+        except BaseException:
+            shared.reset()
+            raise
     with Session(engine) as session:
         result.errors = max(result.errors, 1)
         _finish(session, run_id, result)

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from sqlalchemy import delete
 from sqlmodel import Session, select
 
 from evidence.classify import Classification, classify
 from evidence.classify.design import EVIDENCE_LEVELS
 from evidence.classify.taxonomy import load_taxonomy
 from evidence.curation import TAG_KINDS, Correction, Curation, load_curation
-from evidence.models import Record, RecordTag
+from evidence.catalogue import TagRows, replace_tags
+from evidence.models import Record
 
 KIND_OF_LIST = {"interventions": "intervention", "outcomes": "outcome", "populations": "population"}
 DOC_TYPE_FROM_DESIGN = {"commentary_or_news": "news", "guidance": "guidance"}
@@ -28,8 +28,8 @@ def classify_record(record: Record) -> Classification:
                     pub_types=pub_types)
 
 
-def apply_classification(session: Session, record: Record, result: Classification, correction: Correction | None) -> None:
-    """Store a classification on a record and its tags, then lay the curator's correction over them."""
+def apply_classification(session: Session, record: Record, result: Classification, correction: Correction | None) -> TagRows:
+    """Store a classification on a record, lay the curator's correction over it; returns the tag rows to write."""
     record.classification = result.as_dict()
     record.study_design = result.study_design
     record.evidence_level = result.evidence_level
@@ -38,18 +38,20 @@ def apply_classification(session: Session, record: Record, result: Classificatio
     record.curated = False
     if not record.doc_type:
         record.doc_type = _doc_type(record, result)
-    tags: dict[tuple[str, str], RecordTag] = {}
+    tags: dict[tuple[str, str], dict[str, Any]] = {}
     for kind_list, kind in KIND_OF_LIST.items():
         for tag in result.tags(kind_list):
-            tags[(kind, tag.id)] = RecordTag(record_id=record.id, kind=kind, tag=tag.id, confidence=tag.confidence,
-                                             direction=tag.direction, evidence=tag.evidence)
+            tags[(kind, tag.id)] = _row(record.id, kind, tag.id, tag.confidence, tag.direction, tag.evidence, False)
     if correction is not None:
         _apply_correction(record, tags, correction)
-    if record.id:
-        session.exec(delete(RecordTag).where(RecordTag.record_id == record.id))  # type: ignore[arg-type]
     session.add(record)
-    for tag in tags.values():
-        session.add(tag)
+    return list(tags.values())
+
+
+def _row(record_id: str, kind: str, tag: str, confidence: float, direction: str | None, evidence: list[dict[str, Any]],
+         curated: bool) -> dict[str, Any]:
+    return {"record_id": record_id, "kind": kind, "tag": tag, "confidence": confidence, "direction": direction,
+            "evidence": evidence, "curated": curated}
 
 
 def _doc_type(record: Record, result: Classification) -> str | None:
@@ -62,7 +64,7 @@ def _doc_type(record: Record, result: Classification) -> str | None:
     return DOC_TYPE_FROM_DESIGN.get(result.study_design)
 
 
-def _apply_correction(record: Record, tags: dict[tuple[str, str], RecordTag], correction: Correction) -> None:
+def _apply_correction(record: Record, tags: dict[tuple[str, str], dict[str, Any]], correction: Correction) -> None:
     taxonomy = load_taxonomy()
     for name, value in correction.set.items():
         if name == "study_design" and value in EVIDENCE_LEVELS:
@@ -81,20 +83,20 @@ def _apply_correction(record: Record, tags: dict[tuple[str, str], RecordTag], co
             continue
         for term_id in ids:
             if term_id in taxonomy.terms[TAG_KINDS[kind]]:  # unknown ids are warned about when the file is read
-                tags[(kind, term_id)] = RecordTag(record_id=record.id, kind=kind, tag=term_id, confidence=1.0, curated=True,
-                                                  evidence=[{"phrase": f"curator: {correction.note or 'added'}", "start": -1, "end": -1}])
+                tags[(kind, term_id)] = _row(record.id, kind, term_id, 1.0, None,
+                                             [{"phrase": f"curator: {correction.note or 'added'}", "start": -1, "end": -1}], True)
     record.curated = True
     record.classification = {**(record.classification or {}), "curation": {"note": correction.note, "updated": correction.updated,
                                                                            "set": correction.set, "add": correction.add,
                                                                            "remove": correction.remove}}
 
 
-def classify_record_hook(curation: Curation | None = None) -> Callable[[Session, Record], None]:
+def classify_record_hook(curation: Curation | None = None) -> Callable[[Session, Record], TagRows]:
     """The hook the harvest calls on every new or changed record."""
     curation = curation if curation is not None else load_curation()
 
-    def hook(session: Session, record: Record) -> None:
-        apply_classification(session, record, classify_record(record), curation.for_url(record.url))
+    def hook(session: Session, record: Record) -> TagRows:
+        return apply_classification(session, record, classify_record(record), curation.for_url(record.url))
 
     return hook
 
@@ -104,19 +106,25 @@ def reclassify(session: Session, curation: Curation, batch: int = 500) -> Iterat
     done = 0
     ids = list(session.exec(select(Record.id)).all())
     for start in range(0, len(ids), batch):
+        tags: dict[str, TagRows] = {}
         for record_id in ids[start : start + batch]:
             record = session.get(Record, record_id)
             if record is None:
                 continue
-            apply_classification(session, record, classify_record(record), curation.for_url(record.url))
+            tags[record.id] = apply_classification(session, record, classify_record(record), curation.for_url(record.url))
             done += 1
+        session.flush()
+        replace_tags(session, tags)
         session.commit()
+        session.expunge_all()
         yield done
 
 
 def apply_curation_only(session: Session, record: Record, curation: Curation) -> None:
-    """Re-apply the automatic classification stored on a record plus its (new) correction, without re-reading the text."""
-    apply_classification(session, record, classify_record(record), curation.for_url(record.url))
+    """Classify one record again and lay its (new) correction over it."""
+    rows = apply_classification(session, record, classify_record(record), curation.for_url(record.url))
+    session.flush()
+    replace_tags(session, {record.id: rows})
 
 
 def orphan_warnings(session: Session, curation: Curation) -> list[str]:
