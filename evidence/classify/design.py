@@ -43,11 +43,14 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
     "systematic_review": [
         (r"systematic(?:ally)? (?:literature |evidence |scoping )?review(?:s|ed)?", 3), (r"meta-?analys[ie]s", 3),
         (r"meta-?analytic", 3), (r"cochrane review", 3), (r"\bPRISMA\b", 2), (r"pooled (?:analysis|estimates?)", 2),
+        (r"systematic(?:ally)? search(?:ed|es)?", 3), (r"searched (?:the )?(?:pubmed|medline|embase|cochrane|web of science|scopus|psycinfo|\w+ (?:and|,) \w+ databases|electronic databases|databases)", 3),
+        (r"(?:included|eligible) studies", 2), (r"studies (?:were|met the) (?:included|inclusion criteria)", 2), (r"risk of bias", 2),
     ],
     "rct": [
         (r"randomi[sz]ed (?:controlled |control |clinical |cluster |pilot |feasibility |crossover )*trials?", 3),
         (r"\bRCTs?\b", 3), (r"randomly (?:assigned|allocated)", 3), (r"cluster[- ]randomi[sz]ed", 3),
-        (r"randomi[sz]ation", 2), (r"randomi[sz]ed to", 3),
+        (r"randomi[sz]ation", 2), (r"randomi[sz]ed to", 3), (r"double[- ]blind(?:ed)?", 3), (r"placebo[- ]controlled", 3),
+        (r"(?:assigned|allocated) to (?:one of )?(?:two|three|four|2|3|4) (?:groups|arms)", 2), (r"randomi[sz]ed", 2), (r"placebo", 1), (r"(?:versus|vs\.?|compared (?:with|to)) placebo", 2),
     ],
     "quasi_experimental": [
         (r"quasi-?experiment\w*", 3), (r"(?:matched |propensity[- ]score[- ]matched )?comparison groups?", 2),
@@ -67,12 +70,19 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"observational (?:study|data|design)", 2), (r"administrative data", 1), (r"outcome measures?", 1),
         (r"mixed[- ]methods?", 1), (r"follow(?:ed)?[- ]up (?:for|at|of)", 1), (r"(?:questionnaire|survey) (?:study|data)", 1),
         (r"(?:95|99) ?% ?(?:CI|confidence interval)", 1), (r"incidence|prevalence", 1), (r"p ?[<=] ?0?\.\d+", 1),
+        (r"single[- ](?:arm|group)", 2), (r"open[- ]label", 0.5), (r"uncontrolled", 1), (r"case series", 1), (r"retrospective(?:ly)?", 1),
+        (r"prospective(?:ly)?", 1), (r"cohort", 1), (r"registry", 1), (r"medical records", 1), (r"(?:were|was) enrolled", 1),
+        (r"(?:is|was|were|are) (?:independently |significantly |positively |negatively )?associated with", 1), (r"risk factors?", 1),
+        (r"phase (?:i|ii|1|2|1/2|i/ii)(?= |,|\.|$)", 1), (r"we (?:analy[sz]ed|examined|investigated|evaluated|assessed|measured|compared)", 1),
     ],
     "qualitative": [
         (r"qualitative", 2), (r"(?:semi-?structured |in-?depth )?interviews?", 1), (r"interviewees", 1),
         (r"focus groups?", 1), (r"case files?", 2), (r"case[- ]file (?:analysis|review)", 2), (r"thematic(?:ally)? analy\w+", 2),
         (r"process evaluation", 2), (r"case stud(?:y|ies)", 1), (r"practice reviews?", 2), (r"serious case reviews?", 2),
-        (r"ethnograph\w+", 2), (r"grounded theory", 2), (r"case reports?", 1), (r"lived experience", 1),
+        (r"ethnograph\w+", 2), (r"grounded theory", 2), (r"case reports?", 2), (r"lived experience", 1),
+        (r"we (?:report|present|describe) (?:a|an|the|two|three) (?:\w+ )?cases?", 3), (r"\d+[- ]year[- ]old (?:man|woman|boy|girl|male|female|patient|child)", 2),
+        (r"this case", 1), (r"(?:a|an) (?:rare |unusual |unique )?case of", 2), (r"(?:we (?:have )?present(?:ed)?|presents?) (?:a|an) (?:rare|unusual|unique)", 2),
+        (r"(?:clinical )?cases? (?:are |is )?presented", 2),
     ],
     "guidance": [
         (r"guidelines?", 2), (r"guidance", 2), (r"recommendations? (?:on|for)", 1), (r"evidence summar(?:y|ies)", 3),
@@ -81,6 +91,10 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"narrative review", 2), (r"expert (?:opinion|consensus|panel)", 2), (r"statutory guidance", 3),
         (r"(?:this|we) review(?:s|ed)? (?:the )?(?:literature|evidence)", 2), (r"consensus statement", 2),
         (r"position (?:paper|statement)", 2), (r"practice guide", 2), (r"quality standards?", 2),
+        (r"(?:this|the present|our|in this|the current) (?:mini-?|narrative |comprehensive |brief |short |critical )?review", 2),
+        (r"we (?:review|summari[sz]e|discuss|outline|highlight|provide an overview)", 2), (r"review(?:s|ed)? (?:the|recent|current)", 1),
+        (r"overview of", 1), (r"(?:this|the) (?:paper|article|chapter|commentary|essay) (?:discusses|reviews|describes|examines|explores|considers|summari[sz]es)", 2), (r"recent (?:advances|developments|progress|findings|insights)", 1),
+        (r"current (?:knowledge|understanding|state of)", 1), (r"(?:is|are) (?:also )?discussed", 1), (r"future (?:directions|perspectives|research)", 1),
     ],
 }
 _NEWS_CUES: list[tuple[str, float]] = [

@@ -1,0 +1,171 @@
+"""The labelled set the classifier is measured on: real texts with labels given by others.
+
+Read at run time from ../shared/corpus (never copied into the project):
+- PubMed records (peer/pubmed): study design from the NLM indexers' publication types and MeSH
+  design headings; records whose types say nothing about design ("Journal Article" only) are left out.
+- ClinicalTrials.gov registrations (peer/pubmed/aact_clinicaltrials_xml): design from the
+  registrants' allocation, intervention model and observational model fields.
+- Europe PMC `core` results (samples/europepmc): design from their publication types.
+- The seed documents (seeds/labels.yaml): every field, labelled by hand.
+A stable hash of each item's id splits the set: about 30% may be looked at while tuning the
+rules, the rest is held out and only measured.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import re
+import xml.etree.ElementTree as ET  # noqa: S405 - files of a fixed, trusted corpus
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import yaml
+
+
+@dataclass
+class LabelledText:
+    """One text and what it should be classified as (None: not labelled for that field)."""
+
+    id: str
+    origin: str
+    text: str
+    title: str | None = None
+    study_design: str | None = None
+    direction: str | None = None
+    interventions: set[str] | None = None
+    outcomes: set[str] | None = None
+    doc_type: str | None = None
+    publisher: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def held_out(self) -> bool:
+        """True for the part never used while tuning."""
+        return int(hashlib.sha1(self.id.encode()).hexdigest(), 16) % 10 >= 3
+
+
+# Publication types (and MeSH headings) that state a design, strongest first.
+PUBTYPE_DESIGN = [
+    ({"systematic review", "meta-analysis"}, "systematic_review"),
+    ({"randomized controlled trial", "randomized controlled trial, veterinary"}, "rct"),
+    ({"controlled clinical trial", "non-randomized controlled trials as topic"}, "quasi_experimental"),
+    ({"observational study", "cohort studies", "case-control studies", "cross-sectional studies", "prospective studies",
+      "retrospective studies", "longitudinal studies", "comparative study", "twin study", "validation study"}, "pre_post_or_observational"),
+    ({"qualitative research", "case reports", "interview", "focus groups"}, "qualitative"),
+    ({"practice guideline", "guideline", "consensus development conference", "review"}, "guidance"),
+    ({"news", "editorial", "comment", "letter", "newspaper article"}, "commentary_or_news"),
+]
+
+
+def design_from_types(types: set[str]) -> str | None:
+    """The design a set of publication types states, or None."""
+    lowered = {t.lower() for t in types}
+    for names, design in PUBTYPE_DESIGN:
+        if lowered & names:
+            return design
+    return None
+
+
+def _pubmed_articles(path: Path) -> Iterator[ET.Element]:
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as handle:
+        data = handle.read()
+    try:
+        root = ET.fromstring(data)  # noqa: S314
+    except ET.ParseError:
+        return
+    yield from root.iter("PubmedArticle")
+
+
+def pubmed(corpus: Path) -> Iterator[LabelledText]:
+    """PubMed records with an abstract and a design-stating publication type or MeSH heading."""
+    root = corpus / "peer" / "pubmed"
+    seen: set[str] = set()
+    for path in sorted(root.rglob("*.xml")) + sorted(root.rglob("*.xml.gz")):
+        if "aact" in path.parts[-2]:
+            continue
+        for article in _pubmed_articles(path):
+            pmid = (article.findtext(".//PMID") or "").strip()
+            title = " ".join("".join(article.find(".//ArticleTitle").itertext()).split()) if article.find(".//ArticleTitle") is not None else ""
+            abstract = " ".join(" ".join("".join(a.itertext()).split()) for a in article.iter("AbstractText"))
+            if not pmid or pmid in seen or len(abstract) < 200:
+                continue
+            types = {(t.text or "").strip() for t in article.iter("PublicationType")}
+            types |= {(d.text or "").strip() for d in article.iter("DescriptorName")}
+            design = design_from_types(types)
+            if design is None:
+                continue
+            seen.add(pmid)
+            yield LabelledText(id=f"pmid:{pmid}", origin="pubmed", text=f"{title}\n\n{abstract}", title=title, study_design=design,
+                               extra={"types": "; ".join(sorted(t for t in types if t))[:300]})
+
+
+def clinical_trials(corpus: Path) -> Iterator[LabelledText]:
+    """ClinicalTrials.gov registrations, with the design the registrant declared."""
+    folder = corpus / "peer" / "pubmed" / "aact_clinicaltrials_xml"
+    labels_path = folder / "design_labels.json"
+    if not labels_path.exists():
+        return
+    for label in json.loads(labels_path.read_text(encoding="utf-8")):
+        path = folder / label["file"]
+        if not path.exists():
+            continue
+        try:
+            root = ET.fromstring(path.read_bytes())  # noqa: S314
+        except ET.ParseError:
+            continue
+        title = " ".join((root.findtext("brief_title") or "").split())
+        summary = " ".join((root.findtext("brief_summary/textblock") or "").split())
+        detail = " ".join((root.findtext("detailed_description/textblock") or "").split())
+        design = None
+        if label["study_type"] == "Interventional":
+            if label["allocation"] == "Randomized":
+                design = "rct"
+            elif label["allocation"] == "Non-Randomized" and "Parallel" in label["intervention_model"]:
+                design = "quasi_experimental"
+            elif label["intervention_model"] == "Single Group Assignment":
+                design = "pre_post_or_observational"
+        elif label["study_type"] == "Observational" and label["observational_model"]:
+            design = "pre_post_or_observational"
+        if design and len(summary) >= 100:
+            yield LabelledText(id=label["nct_id"], origin="clinicaltrials.gov", text=f"{title}\n\n{summary}\n\n{detail}"[:6000],
+                               title=title, study_design=design,
+                               extra={"allocation": label["allocation"], "model": label["intervention_model"] or label["observational_model"]})
+
+
+def europepmc(corpus: Path) -> Iterator[LabelledText]:
+    """Europe PMC core results with an abstract and design-stating publication types."""
+    path = corpus / "samples" / "europepmc" / "search_cancer_core.json"
+    if not path.exists():
+        return
+    for result in json.loads(path.read_text(encoding="utf-8"))["resultList"]["result"]:
+        abstract = re.sub(r"<[^>]+>", " ", result.get("abstractText") or "")
+        types = set((result.get("pubTypeList") or {}).get("pubType") or [])
+        types = {"Review" if t == "review-article" else t for t in types}
+        design = design_from_types(types)
+        if design and len(abstract) >= 200:
+            title = result.get("title") or ""
+            yield LabelledText(id=f"epmc:{result.get('id')}", origin="europepmc", text=f"{title}\n\n{' '.join(abstract.split())}",
+                               title=title, study_design=design, extra={"types": "; ".join(sorted(types))})
+
+
+def seeds(corpus: Path) -> Iterator[LabelledText]:
+    """The seed documents' items, labelled by hand in seeds/labels.yaml (the development set)."""
+    labels_path = corpus / "seeds" / "labels.yaml"
+    if not labels_path.exists():
+        return
+    for entry in yaml.safe_load(labels_path.read_text(encoding="utf-8")):
+        text = (corpus / "seeds" / entry["file"]).read_text(encoding="utf-8")
+        if len(entry["items"]) > 1:
+            continue  # the digest page is measured through the harvester, item by item (tests/test_seeds.py)
+        item = entry["items"][0]
+        yield LabelledText(id=f"seed:{entry['file']}", origin="seed", text=text, title=item["title"], study_design=item["study_design"],
+                           direction=item["direction"], interventions=set(item["interventions"]), outcomes=set(item["outcomes"]),
+                           doc_type="news" if item.get("doc_type") == "news" else None, publisher=item.get("publisher"))
+
+
+def labelled_set(corpus: Path) -> list[LabelledText]:
+    """Every labelled text available under `corpus` (../shared/corpus)."""
+    return [*seeds(corpus), *pubmed(corpus), *clinical_trials(corpus), *europepmc(corpus)]
