@@ -204,6 +204,65 @@ def curate(ctx: click.Context, record_id: str, set_fields: tuple[str, ...], add_
                _pairs(remove_tags, "--remove"), note, curation_file)
 
 
+@cli.command()
+@click.option("--out", default="site", show_default=True, type=click.Path(file_okay=False), help="Folder to build the site into.")
+@click.option("--base-url", default=None, metavar="URL",
+              help="Where the site will be served (https://example.org/evidence); used for the absolute URLs of feeds and the sitemap.")
+@click.option("--no-search", is_flag=True, help="Skip the Pagefind search index (faster; the search page then finds nothing).")
+@click.pass_context
+@library_errors
+def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool) -> None:
+    """Build the static site: evidence map, intervention and record pages, search, feeds, downloads.
+
+    Links are relative, so the folder works opened from disk or served under any path. A rebuild
+    rewrites only the files whose content changed.
+
+    \b
+    Examples:
+      evidence build
+      evidence build --out public --base-url https://example.org/evidence
+    """
+    from evidence.runner import run_build
+
+    run_build(ctx.obj["db"], Path(out), base_url, search=not no_search)
+
+
+@cli.command("export")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json", "ris", "bibtex"]), required=True, help="Open data format.")
+@click.option("-o", "--output", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
+              help="File to write; - for standard output.")
+@click.pass_context
+@library_errors
+def export_command(ctx: click.Context, fmt: str, output: str) -> None:
+    """Write the catalogue as open data (the same files the site offers for download).
+
+    \b
+    Examples:
+      evidence export --format csv -o catalogue.csv
+      evidence export --format ris > catalogue.ris
+    """
+    from evidence.runner import run_export
+
+    text = run_export(ctx.obj["db"], fmt)
+    if output == "-":
+        click.echo(text, nl=False)
+    else:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            _fail(f"{output}: cannot write ({exc.strerror})")
+
+
+@cli.command()
+@click.option("--site", default="site", show_default=True, type=click.Path(file_okay=False, exists=True), help="The built site.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (0: any free port).")
+def serve(site: str, port: int) -> None:
+    """Preview the built site on http://127.0.0.1:PORT (Ctrl-C to stop)."""
+    from evidence.runner import run_serve
+
+    run_serve(Path(site), port)
+
+
 def _pairs(values: tuple[str, ...], option: str) -> list[tuple[str, str]]:
     pairs = []
     for value in values:

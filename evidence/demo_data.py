@@ -86,21 +86,21 @@ _NICE_DOCUMENTS = [
 _FEED_ITEMS = [
     {"title": "Keeping safe? An analysis of the outcomes of work with sexually exploited young people in Wales",
      "link": "https://www.healthandcareresearchwales.org/about-research-community/keeping-safe-analysis-outcomes-work-sexually-exploited-young-people-wales",
-     "date": "Tue, 05 Nov 2019 09:00:00 GMT",
+     "date": "Tue, 05 Nov 2019 09:00:00 GMT", "publisher": "Health and Care Research Wales",
      "summary": "A mixed-methods study funded by Health and Care Research Wales. The quantitative cohort analysis found that "
                 "educative risk and healthy relationships work did not have a positive impact for most young people, and "
                 "was in some instances associated with negative outcomes; placement moves were significantly associated "
                 "with negative outcomes."},
     {"title": "Child sexual exploitation and mental health: Children's Social Care Innovation Programme Thematic Report 3",
      "link": "https://www.basw.co.uk/resources/child-sexual-exploitation-and-mental-health",
-     "date": "Wed, 05 Jul 2017 09:00:00 GMT",
+     "date": "Wed, 05 Jul 2017 09:00:00 GMT", "publisher": "The Rees Centre",
      "summary": "An overview of eight Innovation Programme evaluations using interviews and standardised measures. "
                 "All presented some evidence of positive change: reduced use of high-cost services, a reduction in key "
                 "CSE risk factors and an increase in protective factors, with specialist foster carers, family support, "
                 "outreach and out-of-hours services; findings on standardised well-being measures were more equivocal."},
     {"title": "Alternatives to high-cost and secure accommodation for victims of child sexual exploitation in Greater Manchester",
      "link": "https://www.childrenssociety.org.uk/information/professionals/resources/alternatives-to-secure-accommodation",
-     "date": "Thu, 01 Sep 2016 09:00:00 GMT",
+     "date": "Thu, 01 Sep 2016 09:00:00 GMT", "publisher": "The Children's Society",
      "summary": "The Children's Society analysed 10 case files in Wigan and Rochdale to explore young people's journeys "
                 "through social care, including secure accommodation, residential care and foster care, placement "
                 "stability, family work and education."},
@@ -124,8 +124,9 @@ def _rss() -> str:
 
     items = "".join(
         f"<item><title>{escape(i['title'])}</title><link>{escape(i['link'])}</link><pubDate>{i['date']}</pubDate>"
+        f"<source url=\"{escape(i['link'])}\">{escape(i['publisher'])}</source>"
         f"<description>{escape(i['summary'])}</description></item>" for i in _FEED_ITEMS)
-    return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Community Care</title>"
+    return (f"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>Research digest</title>"
             f"<link>https://www.communitycare.co.uk/</link><description>Research digest (demo)</description>{items}</channel></rss>")
 
 

@@ -182,13 +182,9 @@ def run_demo(out: Path) -> bool:
     config = load_config(DEMO_DIR / "sources.yaml")
     ok = run_harvest(db, config, config.select(), captures, offline=True, quiet=True)
     site = out / "site"
-    try:
-        from evidence.publish.build import build_site
-    except ImportError:
-        console.print(f"Catalogue: {Path(db).resolve()}  (evidence --db {db} status)")
-        return ok
-    build_site(db, site)
-    console.print(f"Site built: {(site / 'index.html').resolve()}  (preview: evidence --db {db} serve --site {site})")
+    run_build(db, site, None, search=True)
+    console.print(f"Catalogue: {Path(db).resolve()}")
+    console.print(f"Site: {(site / 'index.html').resolve()}  (preview: evidence serve --site {site})")
     return ok
 
 
@@ -285,3 +281,44 @@ def run_curate(db: str, record_id: str, set_fields: list[tuple[str, str]], add: 
                              markup=False, highlight=False)
     finally:
         engine.dispose()
+
+
+def run_build(db: str, out: Path, base_url: str | None, *, search: bool = True) -> None:
+    """Build the site, then its search index; print what was written."""
+    from evidence.publish.build import build_site
+    from evidence.publish.search import SearchUnavailable, index_site
+
+    console = _console()
+    report = build_site(db, out, base_url)
+    console.print(f"Built {report.pages} pages for {report.records} records into {out}: {report.written} files written, "
+                  f"{report.unchanged} unchanged, {report.removed} removed; {len(report.added)} new records since the last build.")
+    if search:
+        try:
+            pages = index_site(out)
+            console.print(f"Search index: {pages} record pages indexed (Pagefind).")
+        except SearchUnavailable as exc:
+            console.print(f"warning: search index not built: {exc}", markup=False, highlight=False)
+
+
+def run_export(db: str, fmt: str) -> str:
+    """The catalogue in one open-data format."""
+    from evidence.publish.build import _export_rows, load
+    from evidence.publish.exports import export
+
+    data = load(db)
+    return export(_export_rows(data.rows), fmt, {"records": len(data.rows), "built_at": data.built_at})
+
+
+def run_serve(site: Path, port: int) -> None:
+    """Serve a built site on 127.0.0.1 until interrupted."""
+    import functools
+    import http.server
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as httpd:
+        host, real_port = httpd.server_address[:2]
+        _console().print(f"Serving {site} on http://{host}:{real_port}/ (Ctrl-C to stop)")
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass

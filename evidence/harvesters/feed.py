@@ -58,12 +58,12 @@ def entries(source: Source, fetcher: Fetcher, response: Response) -> Iterator[Ha
         title = _plain(entry.get("title"))
         summary = _entry_summary(entry)
         if source.detail and len(summary) < MIN_SUMMARY_CHARS:
-            yield from _from_page(source, fetcher, link, entry, title, publisher)
+            yield from _from_page(source, fetcher, link, entry, title, _entry_publisher(entry) or publisher)
             continue
         if not title:
             yield ItemFailure(link, "entry has neither title nor page to read one from")
             continue
-        yield _from_entry(source, entry, link, title, summary, publisher)
+        yield _from_entry(source, entry, link, title, summary, _entry_publisher(entry) or publisher)
 
 
 def _from_entry(source: Source, entry: Any, link: str, title: str, summary: str, publisher: str | None) -> Candidate:
@@ -102,6 +102,13 @@ def _from_page(source: Source, fetcher: Fetcher, link: str, entry: Any, title: s
         yield Unchanged(link, rebuild=build)
     else:
         yield from build()
+
+
+def _entry_publisher(entry: Any) -> str | None:
+    """An entry's own publisher: dc:publisher, or the title of its RSS <source> (digest feeds mix publishers)."""
+    source = entry.get("source") or {}
+    name = entry.get("publisher") or (source.get("title") if isinstance(source, dict) else None)
+    return _plain(name) or None
 
 
 def _entry_link(entry: Any) -> str | None:

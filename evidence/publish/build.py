@@ -1,0 +1,330 @@
+"""Build the static site from the catalogue.
+
+    build_site()  ->  load() everything from the catalogue (read-only, validated)
+                  ->  render() every page, feed and download into memory
+                  ->  write(): only files whose bytes changed; files no longer produced are removed
+
+Links are relative, so the site works opened from disk and under any sub-path; `base_url` only
+makes the absolute URLs that feeds and the sitemap need.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from sqlmodel import Session, select
+
+from evidence import __version__, catalogue
+from evidence.classify.design import DESIGN_LABELS, DIRECTIONS, EVIDENCE_LEVELS, SCALE_VERSION
+from evidence.classify.taxonomy import load_taxonomy
+from evidence.config import ConfigError
+from evidence.extract import safe_link
+from evidence.models import HarvestRun, Record, RecordLink
+from evidence.publish.evidence_map import FLAG_RULE, RATING_RULES, Cell, MapRecord, evidence_map, map_json, rate
+from evidence.publish.exports import export, safe_json
+from evidence.publish.feeds import atom_feed
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+STATE_FILE = ".evidence-build.json"
+LEVEL_NAMES = {5: "Systematic review", 4: "Randomised trial", 3: "Comparison group", 2: "Before-and-after or observational",
+               1: "Qualitative or case review", 0: "Guidance or expert opinion"}
+CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+@dataclass
+class BuildReport:
+    """What a build did."""
+
+    out: Path
+    pages: int = 0
+    written: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    records: int = 0
+    added: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SiteData:
+    """Everything the pages are made from, loaded and checked before any file is written."""
+
+    rows: list[dict[str, Any]]
+    map_records: list[MapRecord]
+    cells: dict[tuple[str, str], Cell]
+    ratings: dict[str, Any]
+    interventions: dict[str, Any]
+    outcomes: dict[str, Any]
+    populations: dict[str, Any]
+    sources: list[dict[str, Any]]
+    built_at: str
+    base_url: str
+    taxonomy_version: str
+
+
+def load(db: str, base_url: str = "") -> SiteData:
+    """Read the catalogue into page-ready data."""
+    taxonomy = load_taxonomy()
+    engine = catalogue.connect(db)
+    try:
+        with Session(engine) as session:
+            records = list(session.exec(select(Record).order_by(Record.first_seen.desc(), Record.id)).all())  # type: ignore[attr-defined]
+            tags = catalogue.tags_of(session, [r.id for r in records])
+            links: dict[str, list[dict[str, str]]] = {}
+            for link in session.exec(select(RecordLink)).all():
+                safe = safe_link(link.url)
+                if safe:
+                    links.setdefault(link.record_id, []).append({"url": safe, "title": link.title or safe, "source_id": link.source_id})
+            runs = catalogue.last_runs(session)
+            counts = catalogue.source_counts(session)
+            first_runs = {r.source_id: r for r in session.exec(select(HarvestRun).order_by(HarvestRun.id)).all()}
+    finally:
+        engine.dispose()
+    rows, map_records = [], []
+    for record in records:
+        grouped: dict[str, list[Any]] = {"intervention": [], "outcome": [], "population": []}
+        for tag in sorted(tags.get(record.id, []), key=lambda t: (-t.confidence, t.tag)):
+            grouped.setdefault(tag.kind, []).append(tag)
+        row = _row(record, grouped, links.get(record.id, []))
+        rows.append(row)
+        map_records.append(MapRecord(
+            id=record.id, title=record.title, level=record.evidence_level, design=record.study_design or "unclear",
+            direction=record.direction or "unclear", interventions={t.tag: t.direction for t in grouped["intervention"]},
+            outcomes={t.tag for t in grouped["outcome"]}, populations={t.tag for t in grouped["population"]},
+            publisher=record.publisher, year=(record.published or "")[:4] or None, doc_type=record.doc_type, published=record.published))
+    interventions = {i: taxonomy.terms["interventions"][i] for i in taxonomy.ids("interventions")}
+    outcomes = {o: taxonomy.terms["outcomes"][o] for o in taxonomy.ids("outcomes")}
+    cells = evidence_map(map_records, list(interventions), list(outcomes))
+    by_intervention: dict[str, list[MapRecord]] = {i: [] for i in interventions}
+    for m in map_records:
+        for i in m.interventions:
+            by_intervention.setdefault(i, []).append(m)
+    ratings = {i: rate(i, recs) for i, recs in by_intervention.items()}
+    sources = []
+    for source_id in sorted(set(runs) | set(counts)):
+        run = runs.get(source_id)
+        sources.append({"id": source_id, "records": counts.get(source_id, 0),
+                        "status": ("interrupted" if run and run.status == "running" else run.status) if run else "never run",
+                        "last_run": run.started_at.strftime("%Y-%m-%d %H:%M") if run else None,
+                        "first_run": first_runs[source_id].started_at.strftime("%Y-%m-%d") if source_id in first_runs else None,
+                        "new": run.new if run else 0, "errors": run.errors if run else 0, "message": run.message if run else None})
+    return SiteData(rows=rows, map_records=map_records, cells=cells, ratings=ratings, interventions=interventions,
+                    outcomes=outcomes, populations={p: taxonomy.terms["populations"][p] for p in taxonomy.ids("populations")},
+                    sources=sources, built_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                    base_url=(base_url or "").rstrip("/"), taxonomy_version=taxonomy.version)
+
+
+def _row(record: Record, tags: dict[str, list[Any]], links: list[dict[str, str]]) -> dict[str, Any]:
+    classification = record.classification or {}
+    return {
+        "id": record.id, "title": record.title, "publisher": record.publisher, "authors": list(record.authors or []),
+        "published": record.published, "doc_type": record.doc_type, "study_design": record.study_design,
+        "evidence_level": record.evidence_level, "direction": record.direction, "confidence": record.confidence,
+        "interventions": [t.tag for t in tags["intervention"]], "outcomes": [t.tag for t in tags["outcome"]],
+        "populations": [t.tag for t in tags["population"]], "url": safe_link(record.url) or "", "doi": record.doi,
+        "source_id": record.source_id, "first_seen": record.first_seen, "last_seen": record.last_seen,
+        "curated": record.curated, "summary": record.summary,
+        # page-only fields
+        "tags": tags, "links": [l for l in (record.links or []) if safe_link(l.get("url"))], "money": record.money or [],
+        "sample_size": record.sample_size, "project_ref": record.project_ref, "covered_by": links, "covers": record.covers,
+        "rationale": classification.get("rationale_offsets") or [], "direction_rationale": classification.get("direction_rationale") or [],
+        "set_aside": classification.get("set_aside") or [], "curation": classification.get("curation"),
+        "scale_version": classification.get("scale_version", SCALE_VERSION),
+    }
+
+
+def _export_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keep = ("id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
+            "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
+            "curated", "summary", "money", "sample_size", "project_ref")
+    return [{k: (r[k].isoformat() if isinstance(r[k], datetime) else r[k]) for k in keep} for r in rows]
+
+
+def environment() -> Environment:
+    """The jinja2 environment: autoescaping everywhere, undefined names are errors."""
+    env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "xml"], default=True),
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters["json_script"] = safe_json
+    env.globals.update(LEVEL_NAMES=LEVEL_NAMES, DESIGN_LABELS=DESIGN_LABELS, CSP=CSP, version=__version__)
+    return env
+
+
+def render(data: SiteData, env: Environment | None = None) -> dict[str, bytes]:
+    """Every output file of the site, path -> bytes (nothing written yet)."""
+    env = env or environment()
+    files: dict[str, bytes] = {}
+    common = {"built_at": data.built_at, "interventions": data.interventions, "outcomes": data.outcomes,
+              "populations": data.populations, "ratings": data.ratings, "taxonomy_version": data.taxonomy_version,
+              "scale_version": SCALE_VERSION}
+
+    def page(path: str, template: str, **context: Any) -> None:
+        depth = path.count("/")
+        html = env.get_template(template).render(root="../" * depth, path=path, **common, **context)
+        files[path] = html.encode("utf-8")
+
+    rows_by_id = {r["id"]: r for r in data.rows}
+    level_counts = {level: sum(1 for r in data.rows if r["evidence_level"] == level) for level in (5, 4, 3, 2, 1, 0)}
+    off_scale = sum(1 for r in data.rows if r["evidence_level"] is None)
+    page("index.html", "index.html", rows=data.rows[:10], total=len(data.rows), level_counts=level_counts, off_scale=off_scale,
+         sources=data.sources)
+    filter_data = [{"id": m.id, "i": sorted(m.interventions), "o": sorted(m.outcomes), "p": sorted(m.populations),
+                    "l": m.level, "d": m.design, "pub": m.publisher or "", "y": m.year or "", "t": m.doc_type or "",
+                    "ne": sorted(i for i in m.interventions if m.direction_for(i) in ("no_effect", "negative") and (m.level or 0) >= 2)}
+                   for m in data.map_records]
+    publishers = sorted({r["publisher"] for r in data.rows if r["publisher"]})
+    years = sorted({r["published"][:4] for r in data.rows if r["published"]})
+    doc_types = sorted({r["doc_type"] for r in data.rows if r["doc_type"]})
+    page("map.html", "map.html", cells=data.cells, filter_data=filter_data, publishers=publishers, years=years, doc_types=doc_types)
+    for (i, o), cell in data.cells.items():
+        if cell.records:
+            page(f"map/{i}--{o}.html", "cell.html", cell=cell, rows=[rows_by_id[m.id] for m in cell.records])
+    page("interventions/index.html", "interventions.html", counts={i: sum(1 for m in data.map_records if i in m.interventions)
+                                                                    for i in data.interventions})
+    for intervention in data.interventions:
+        recs = [rows_by_id[m.id] for m in data.map_records if intervention in m.interventions]
+        flagged = [r for r in recs if (r["evidence_level"] or 0) >= 2 and _direction(r, intervention) in ("no_effect", "negative")]
+        page(f"interventions/{intervention}.html", "intervention.html", intervention=intervention, rows=recs, flagged=flagged,
+             rating=data.ratings[intervention], rules=RATING_RULES, flag_rule=FLAG_RULE,
+             outcome_counts={o: data.cells[(intervention, o)] for o in data.outcomes}, direction_of=_direction,
+             money=[(r, m) for r in recs for m in r["money"]])
+    page("records/index.html", "records.html", rows=data.rows)
+    for row in data.rows:
+        page(f"records/{row['id']}.html", "record.html", row=row, jsonld=_jsonld(row, data), ris=export([_export_rows([row])[0]], "ris", {}),
+             bibtex=export([_export_rows([row])[0]], "bibtex", {}))
+    page("sources.html", "sources.html", sources=data.sources)
+    page("method.html", "method.html", levels=EVIDENCE_LEVELS, directions=DIRECTIONS, rules=RATING_RULES, flag_rule=FLAG_RULE)
+    page("search.html", "search.html")
+    page("downloads.html", "downloads.html", total=len(data.rows))
+    page("404.html", "404.html")
+    meta = {"generator": f"evidence {__version__}", "built_at": data.built_at, "scale_version": SCALE_VERSION,
+            "taxonomy_version": data.taxonomy_version, "records": len(data.rows)}
+    export_rows = _export_rows(data.rows)
+    files["downloads/catalogue.csv"] = export(export_rows, "csv", meta).encode("utf-8")
+    files["downloads/catalogue.json"] = export(export_rows, "json", meta).encode("utf-8")
+    files["downloads/catalogue.ris"] = export(export_rows, "ris", meta).encode("utf-8")
+    files["downloads/catalogue.bib"] = export(export_rows, "bibtex", meta).encode("utf-8")
+    labels = {k: v.label for k, v in {**data.interventions, **data.outcomes}.items()}
+    files["downloads/map.json"] = safe_json(map_json(data.cells, labels), indent=1).encode("utf-8")
+    base = data.base_url or "."
+    files["feeds/all.xml"] = atom_feed("New evidence on child sexual exploitation", f"{base}/feeds/all.xml", f"{base}/index.html",
+                                       [_feed_entry(r, data) for r in data.rows])
+    for intervention, term in data.interventions.items():
+        entries = [_feed_entry(r, data) for r in data.rows if intervention in r["interventions"]]
+        files[f"feeds/{intervention}.xml"] = atom_feed(f"New evidence: {term.label}", f"{base}/feeds/{intervention}.xml",
+                                                       f"{base}/interventions/{intervention}.html", entries)
+    files["sitemap.xml"] = _sitemap([p for p in files if p.endswith(".html") and p != "404.html"], data.base_url)
+    for static in sorted((TEMPLATES / "static").glob("*")):
+        files[f"static/{static.name}"] = static.read_bytes()
+    return files
+
+
+def _direction(row: dict[str, Any], intervention: str) -> str:
+    for tag in row["tags"].get("intervention", []):
+        if tag.tag == intervention and tag.direction:
+            return str(tag.direction)
+    return str(row["direction"] or "unclear")
+
+
+def _feed_entry(row: dict[str, Any], data: SiteData) -> dict[str, Any]:
+    base = data.base_url or "."
+    return {"title": row["title"], "url": f"{base}/records/{row['id']}.html", "summary": row["summary"],
+            "first_seen": row["first_seen"], "categories": row["interventions"]}
+
+
+def _jsonld(row: dict[str, Any], data: SiteData) -> str:
+    kind = {"news": "NewsArticle", "journal_article": "ScholarlyArticle"}.get(row["doc_type"] or "", "Report")
+    node: dict[str, Any] = {"@context": "https://schema.org", "@type": kind, "name": row["title"], "url": row["url"],
+                            "about": [data.interventions[i].label for i in row["interventions"] if i in data.interventions]}
+    if row["published"]:
+        node["datePublished"] = row["published"]
+    if row["publisher"]:
+        node["publisher"] = {"@type": "Organization", "name": row["publisher"]}
+    if row["authors"]:
+        node["author"] = [{"@type": "Person", "name": a} for a in row["authors"]]
+    if row["summary"]:
+        node["abstract"] = row["summary"]
+    if row["doi"]:
+        node["identifier"] = f"https://doi.org/{row['doi']}"
+    return safe_json(node)
+
+
+def _sitemap(paths: list[str], base_url: str) -> bytes:
+    from xml.sax.saxutils import escape
+
+    base = base_url or "."
+    urls = "".join(f"<url><loc>{escape(base + '/' + p)}</loc></url>" for p in sorted(paths))
+    return f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
+
+
+def write(out: Path, files: dict[str, bytes], report: BuildReport) -> None:
+    """Write only the files whose bytes changed; remove files the site no longer has (but keep search's index)."""
+    out = Path(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"{out}: cannot write the site here ({exc.strerror}); choose another --out") from None
+    root = out.resolve()
+    for rel, data in files.items():
+        target = (out / rel).resolve()
+        if root not in target.parents:
+            raise ConfigError(f"{rel}: refusing to write outside {out}")
+        if target.exists() and target.read_bytes() == data:
+            report.unchanged += 1
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, target)
+        report.written += 1
+    produced = {(out / rel).resolve() for rel in files}
+    for path in sorted(out.rglob("*")):
+        if path.is_file() and path.resolve() not in produced and "pagefind" not in path.relative_to(out).parts and path.name != STATE_FILE:
+            path.unlink()
+            report.removed += 1
+
+
+def build_site(db: str, out: str | Path, base_url: str | None = None) -> BuildReport:
+    """Build the whole site into `out` from the catalogue at `db`."""
+    out = Path(out)
+    data = load(db, base_url or "")
+    previous = _read_state(out)
+    current_ratings = {i: r.rating for i, r in data.ratings.items()}
+    added = [r["id"] for r in data.rows if previous is not None and r["id"] not in previous.get("records", [])]
+    changed = {i: (previous.get("ratings", {}).get(i), rating) for i, rating in current_ratings.items()
+               if previous is not None and previous.get("ratings", {}).get(i) not in (None, rating)}
+    env = environment()
+    files = render(data, env)
+    rows_by_id = {r["id"]: r for r in data.rows}
+    files["changes.html"] = env.get_template("changes.html").render(
+        root="", path="changes.html", built_at=data.built_at, interventions=data.interventions, outcomes=data.outcomes,
+        populations=data.populations, ratings=data.ratings, taxonomy_version=data.taxonomy_version, scale_version=SCALE_VERSION,
+        first_build=previous is None, added=[rows_by_id[i] for i in added], changed=changed).encode("utf-8")
+    report = BuildReport(out=out, pages=sum(1 for p in files if p.endswith(".html")), records=len(data.rows), added=added)
+    write(out, files, report)
+    state = json.dumps({"records": sorted(rows_by_id), "ratings": current_ratings}, sort_keys=True).encode()
+    if not (out / STATE_FILE).exists() or (out / STATE_FILE).read_bytes() != state:
+        (out / STATE_FILE).write_bytes(state)
+    return report
+
+
+def _read_state(out: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((out / STATE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def clean(out: Path) -> None:
+    """Remove a built site."""
+    shutil.rmtree(out, ignore_errors=True)

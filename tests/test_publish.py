@@ -1,0 +1,189 @@
+"""The static site and open data, checked as files: every page type, links, downloads, feeds, escaping, incremental builds."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import feedparser
+import pytest
+from bs4 import BeautifulSoup
+from click.testing import CliRunner
+from sqlmodel import Session
+
+from evidence import catalogue
+from evidence.cli import cli
+from evidence.classify.apply import classify_record_hook
+from evidence.curation import Curation
+from evidence.models import Candidate, utcnow
+from evidence.publish.build import build_site
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("demo")
+    assert invoke("demo", "--out", str(out)).exit_code == 0
+    return str(out / "catalogue.db")
+
+
+@pytest.fixture
+def site(demo_db, tmp_path) -> Path:
+    out = tmp_path / "site"
+    build_site(demo_db, out, "https://example.org/evidence")
+    return out
+
+
+def soup(path: Path) -> BeautifulSoup:
+    return BeautifulSoup(path.read_text(encoding="utf-8"), "lxml")
+
+
+def test_every_page_type_is_built(site):
+    for rel in ("index.html", "map.html", "interventions/index.html", "interventions/foster-care.html", "records/index.html",
+                "sources.html", "method.html", "search.html", "downloads.html", "changes.html", "404.html", "sitemap.xml",
+                "feeds/all.xml", "feeds/foster-care.xml", "downloads/catalogue.csv", "downloads/catalogue.json",
+                "downloads/catalogue.ris", "downloads/catalogue.bib", "downloads/map.json", "static/style.css", "static/map.js"):
+        assert (site / rel).is_file(), rel
+    assert len(list((site / "records").glob("*.html"))) == 10  # 9 records and the index
+
+
+def test_map_has_every_intervention_and_outcome_with_text_counts_and_gaps(site):
+    page = soup(site / "map.html")
+    table = page.select_one("table.map")
+    assert len(table.select("tbody tr")) == 18 and len(table.select("thead th")) == 11
+    filled = table.select("td[data-i] a")
+    gaps = table.select("td.gap-absolute")
+    assert filled and gaps
+    for link in filled:
+        assert re.match(r"\d+ \(L[0-5–]\)", link.get_text(" ", strip=True))  # the count is text, not colour alone
+        assert (site / link["href"]).is_file()
+    keeping_safe_cell = table.select_one("td[data-i='education-prevention'][data-o='cse-risk']")
+    assert keeping_safe_cell is not None and "⊘" in keeping_safe_cell.get_text()  # "did not have a positive impact"
+
+
+def test_every_relative_link_resolves(site):
+    broken = []
+    for page in site.rglob("*.html"):
+        for tag in soup(page).find_all(["a", "link", "script"]):
+            target = tag.get("href") or tag.get("src")
+            if not target or urlsplit(target).scheme or target.startswith("#") or "pagefind/" in target:
+                continue
+            path = (page.parent / urlsplit(target).path).resolve()
+            if not path.exists():
+                broken.append(f"{page.relative_to(site)} -> {target}")
+    assert not broken, broken[:10]
+
+
+def test_intervention_page_states_the_rule_and_lists_no_effect_first(site):
+    page = soup(site / "interventions" / "education-prevention.html")
+    text = page.get_text(" ", strip=True)
+    assert "Rule:" in text and "No effect or negative findings" in text
+    assert page.select_one("#flagged") is not None
+    assert "print" in (site / "static" / "style.css").read_text()
+
+
+def test_record_page_shows_why_provenance_citations_and_json_ld(site):
+    record = next(p for p in (site / "records").glob("keeping-safe*.html"))
+    page = soup(record)
+    text = page.get_text(" ", strip=True)
+    assert "Why it was classified this way" in text and "because of" in text
+    assert "First seen" in text and "Health and Care Research Wales" in text
+    assert page.select_one("details pre").get_text().startswith("TY  -")
+    data = json.loads(page.select_one("script[type='application/ld+json']").string)
+    assert data["@type"] and data["name"].startswith("Keeping safe?")
+    assert page.select_one("meta[http-equiv='Content-Security-Policy']")
+
+
+def test_downloads_parse(site):
+    import bibtexparser
+    import rispy
+
+    rows = list(csv.DictReader(io.StringIO((site / "downloads/catalogue.csv").read_text(encoding="utf-8"))))
+    assert len(rows) == 9 and {"title", "evidence_level", "interventions"} <= set(rows[0])
+    data = json.loads((site / "downloads/catalogue.json").read_text(encoding="utf-8"))
+    assert len(data["records"]) == 9 and data["meta"]["scale_version"]
+    entries = rispy.loads((site / "downloads/catalogue.ris").read_text(encoding="utf-8"))
+    assert len(entries) == 9 and all(e.get("title") or e.get("primary_title") for e in entries)
+    library = bibtexparser.parse_string((site / "downloads/catalogue.bib").read_text(encoding="utf-8"))
+    assert len(library.entries) == 9 and not library.failed_blocks
+    cells = json.loads((site / "downloads/map.json").read_text(encoding="utf-8"))["cells"]
+    assert len(cells) == 180 and {c["gap"] for c in cells} >= {"absolute", None}
+
+
+def test_every_feed_parses_and_uses_the_base_url(site):
+    for path in (site / "feeds").glob("*.xml"):
+        parsed = feedparser.parse(path.read_bytes())
+        assert not parsed.bozo, (path.name, parsed.get("bozo_exception"))
+    everything = feedparser.parse((site / "feeds/all.xml").read_bytes())
+    assert len(everything.entries) == 9 and everything.entries[0].link.startswith("https://example.org/evidence/records/")
+    assert "https://example.org/evidence/map.html" in (site / "sitemap.xml").read_text()
+
+
+def test_rebuild_rewrites_only_what_changed(demo_db, tmp_path):
+    out = tmp_path / "site"
+    first = build_site(demo_db, out)
+    again = build_site(demo_db, out)
+    assert first.written > 90 and again.written <= 2  # at most the pages that show the build time
+    engine = catalogue.connect(demo_db)
+    with Session(engine) as session:
+        catalogue.upsert(session, Candidate(url="https://example.org/new-foster-care-study", title="A new study of specialist foster care",
+                                            publisher="Example", summary="Specialist foster carers for young people at risk of exploitation."),
+                         "test", utcnow(), classify_record_hook(Curation(path=tmp_path / "c.yaml")))
+        session.commit()
+    third = build_site(demo_db, out)
+    assert third.added and third.written < first.written / 3, third
+    changes = soup(out / "changes.html").get_text(" ", strip=True)
+    assert "A new study of specialist foster care" in changes
+
+
+def test_hostile_records_come_out_inert_everywhere(tmp_path):
+    db = str(tmp_path / "hostile.db")
+    engine = catalogue.connect(db)
+    hostile = Candidate(
+        url="https://example.org/x?<script>",
+        title='<script>alert("t")</script><img src=x onerror=alert(1)> foster care',
+        publisher="=HYPERLINK(\"http://evil\")",
+        summary='</script><script>alert("s")</script> "onmouseover=alert(1)',
+        links=[{"url": "javascript:alert(1)", "title": "bad", "type": "pdf"}, {"url": "https://ok.example/r.pdf", "title": "ok", "type": "pdf"}],
+        authors=["-2+3"],
+    )
+    with Session(engine) as session:
+        catalogue.upsert(session, hostile, "evil", utcnow(), classify_record_hook(Curation(path=tmp_path / "c.yaml")))
+        session.commit()
+    out = tmp_path / "site"
+    build_site(db, out, "https://example.org")
+    for path in out.rglob("*"):
+        if not path.is_file() or path.suffix not in (".html", ".xml", ".json", ".csv", ".ris", ".bib"):
+            continue
+        text = path.read_text(encoding="utf-8")
+        if path.suffix in (".html", ".xml", ".json"):  # markup or data that may be embedded in markup: never a raw tag
+            assert "<script>alert" not in text, path
+        assert "javascript:" not in text, path  # the javascript: link is dropped everywhere, downloads included
+        assert "onerror=alert" not in text or "&lt;img" in text or path.suffix != ".html", path
+        if path.suffix == ".html":
+            page = soup(path)
+            for tag in page.find_all(True):
+                assert not any(attr.startswith("on") for attr in tag.attrs), (path, tag.name)
+            for script in page.find_all("script"):
+                assert script.get("src") or script.get("type") in ("application/json", "application/ld+json"), path
+    rows = list(csv.reader(io.StringIO((out / "downloads/catalogue.csv").read_text(encoding="utf-8"))))
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows[1:] for cell in row)
+
+
+def test_export_command_and_build_command(demo_db, tmp_path):
+    result = invoke("--db", demo_db, "export", "--format", "csv")
+    assert result.exit_code == 0 and result.output.startswith("id,title")
+    target = tmp_path / "c.bib"
+    assert invoke("--db", demo_db, "export", "--format", "bibtex", "-o", str(target)).exit_code == 0 and target.read_text().startswith("@")
+    built = invoke("--db", demo_db, "build", "--out", str(tmp_path / "s"), "--no-search")
+    assert built.exit_code == 0 and (tmp_path / "s" / "map.html").exists()
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("x")
+    result = invoke("--db", demo_db, "build", "--out", str(blocked / "site"), "--no-search")
+    assert result.exit_code == 2 and "cannot write the site" in result.output
