@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from sqlmodel import Session, select
 
 from evidence import __version__, catalogue
@@ -36,7 +37,7 @@ STATE_FILE = ".evidence-build.json"
 LEVEL_NAMES = {5: "Systematic review", 4: "Randomised trial", 3: "Comparison group", 2: "Before-and-after or observational",
                1: "Qualitative or case review", 0: "Guidance or expert opinion"}
 CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "
-       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+       "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'")  # frame-ancestors is ignored in <meta>
 
 
 @dataclass
@@ -151,7 +152,7 @@ def environment() -> Environment:
     """The jinja2 environment: autoescaping everywhere, undefined names are errors."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "xml"], default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["json_script"] = safe_json
+    env.filters["json_script"] = lambda value: Markup(safe_json(value))  # safe_json escapes < > & itself
     env.globals.update(LEVEL_NAMES=LEVEL_NAMES, DESIGN_LABELS=DESIGN_LABELS, CSP=CSP, version=__version__)
     return env
 
