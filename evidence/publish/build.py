@@ -9,6 +9,7 @@ makes the absolute URLs that feeds and the sitemap need.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -133,7 +134,8 @@ def _row(record: Record, tags: dict[str, list[Any]], links: list[dict[str, str]]
         "source_id": record.source_id, "first_seen": record.first_seen, "last_seen": record.last_seen,
         "curated": record.curated, "summary": record.summary,
         # page-only fields
-        "tags": tags, "links": [l for l in (record.links or []) if safe_link(l.get("url"))], "money": record.money or [],
+        "tags": {kind: [{"tag": t.tag, "confidence": t.confidence, "direction": t.direction, "evidence": t.evidence, "curated": t.curated}
+                        for t in group] for kind, group in tags.items()}, "links": [l for l in (record.links or []) if safe_link(l.get("url"))], "money": record.money or [],
         "sample_size": record.sample_size, "project_ref": record.project_ref, "covered_by": links, "covers": record.covers,
         "rationale": classification.get("rationale_offsets") or [], "direction_rationale": classification.get("direction_rationale") or [],
         "set_aside": classification.get("set_aside") or [], "curation": classification.get("curation"),
@@ -157,10 +159,29 @@ def environment() -> Environment:
     return env
 
 
-def render(data: SiteData, env: Environment | None = None) -> dict[str, bytes]:
-    """Every output file of the site, path -> bytes (nothing written yet)."""
+def template_digest() -> str:
+    """A hash of every template and static file: a change to any of them re-renders every page."""
+    digest = hashlib.sha1()
+    for path in sorted(TEMPLATES.rglob("*")):
+        if path.is_file():
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def render(data: SiteData, env: Environment | None = None, previous: dict[str, str] | None = None,
+           out: Path | None = None) -> tuple[dict[str, bytes], set[str], dict[str, str]]:
+    """Every output file of the site: (path -> bytes rendered, paths kept as they are, page digests).
+
+    A record page whose inputs (its row, the taxonomy and the templates) hash as in the previous
+    build, and whose file still exists, is not rendered again: its path is returned as kept.
+    """
     env = env or environment()
     files: dict[str, bytes] = {}
+    kept: set[str] = set()
+    digests: dict[str, str] = {}
+    previous = previous or {}
+    salt = template_digest() + data.taxonomy_version + (data.base_url or "")
     common = {"built_at": data.built_at, "interventions": data.interventions, "outcomes": data.outcomes,
               "populations": data.populations, "ratings": data.ratings, "taxonomy_version": data.taxonomy_version,
               "scale_version": SCALE_VERSION}
@@ -171,6 +192,10 @@ def render(data: SiteData, env: Environment | None = None) -> dict[str, bytes]:
         files[path] = html.encode("utf-8")
 
     rows_by_id = {r["id"]: r for r in data.rows}
+    row_template = env.get_template("_record_row.html")
+    # Record rows appear on many list pages one level down: render each once and reuse it.
+    row_html = {r["id"]: Markup(row_template.render(row=r, root="../")) for r in data.rows}
+    common["row_html"] = row_html
     level_counts = {level: sum(1 for r in data.rows if r["evidence_level"] == level) for level in (5, 4, 3, 2, 1, 0)}
     off_scale = sum(1 for r in data.rows if r["evidence_level"] is None)
     page("index.html", "index.html", rows=data.rows[:10], total=len(data.rows), level_counts=level_counts, off_scale=off_scale,
@@ -197,7 +222,13 @@ def render(data: SiteData, env: Environment | None = None) -> dict[str, bytes]:
              money=[(r, m) for r in recs for m in r["money"]])
     page("records/index.html", "records.html", rows=data.rows)
     for row in data.rows:
-        page(f"records/{row['id']}.html", "record.html", row=row, jsonld=_jsonld(row, data), ris=export([_export_rows([row])[0]], "ris", {}),
+        path = f"records/{row['id']}.html"
+        digest = hashlib.sha1((salt + json.dumps(row, sort_keys=True, default=str)).encode()).hexdigest()
+        digests[path] = digest
+        if previous.get(path) == digest and out is not None and (out / path).is_file():
+            kept.add(path)
+            continue
+        page(path, "record.html", row=row, jsonld=_jsonld(row, data), ris=export([_export_rows([row])[0]], "ris", {}),
              bibtex=export([_export_rows([row])[0]], "bibtex", {}))
     page("sources.html", "sources.html", sources=data.sources)
     page("method.html", "method.html", levels=EVIDENCE_LEVELS, directions=DIRECTIONS, rules=RATING_RULES, flag_rule=FLAG_RULE)
@@ -220,16 +251,16 @@ def render(data: SiteData, env: Environment | None = None) -> dict[str, bytes]:
         entries = [_feed_entry(r, data) for r in data.rows if intervention in r["interventions"]]
         files[f"feeds/{intervention}.xml"] = atom_feed(f"New evidence: {term.label}", f"{base}/feeds/{intervention}.xml",
                                                        f"{base}/interventions/{intervention}.html", entries)
-    files["sitemap.xml"] = _sitemap([p for p in files if p.endswith(".html") and p != "404.html"], data.base_url)
+    files["sitemap.xml"] = _sitemap([p for p in [*files, *kept] if p.endswith(".html") and p != "404.html"], data.base_url)
     for static in sorted((TEMPLATES / "static").glob("*")):
         files[f"static/{static.name}"] = static.read_bytes()
-    return files
+    return files, kept, digests
 
 
 def _direction(row: dict[str, Any], intervention: str) -> str:
     for tag in row["tags"].get("intervention", []):
-        if tag.tag == intervention and tag.direction:
-            return str(tag.direction)
+        if tag["tag"] == intervention and tag["direction"]:
+            return str(tag["direction"])
     return str(row["direction"] or "unclear")
 
 
@@ -264,7 +295,7 @@ def _sitemap(paths: list[str], base_url: str) -> bytes:
     return f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
 
 
-def write(out: Path, files: dict[str, bytes], report: BuildReport) -> None:
+def write(out: Path, files: dict[str, bytes], report: BuildReport, kept: set[str] | None = None) -> None:
     """Write only the files whose bytes changed; remove files the site no longer has (but keep search's index)."""
     out = Path(out)
     try:
@@ -288,7 +319,8 @@ def write(out: Path, files: dict[str, bytes], report: BuildReport) -> None:
             handle.write(data)
         os.replace(tmp, target)
         report.written += 1
-    produced = {(out / rel).resolve() for rel in files}
+    report.unchanged += len(kept or ())
+    produced = {(out / rel).resolve() for rel in [*files, *(kept or ())]}
     for path in sorted(out.rglob("*")):
         if path.is_file() and path.resolve() not in produced and "pagefind" not in path.relative_to(out).parts and path.name != STATE_FILE:
             path.unlink()
@@ -305,15 +337,15 @@ def build_site(db: str, out: str | Path, base_url: str | None = None) -> BuildRe
     changed = {i: (previous.get("ratings", {}).get(i), rating) for i, rating in current_ratings.items()
                if previous is not None and previous.get("ratings", {}).get(i) not in (None, rating)}
     env = environment()
-    files = render(data, env)
+    files, kept, digests = render(data, env, (previous or {}).get("pages"), out)
     rows_by_id = {r["id"]: r for r in data.rows}
     files["changes.html"] = env.get_template("changes.html").render(
         root="", path="changes.html", built_at=data.built_at, interventions=data.interventions, outcomes=data.outcomes,
         populations=data.populations, ratings=data.ratings, taxonomy_version=data.taxonomy_version, scale_version=SCALE_VERSION,
         first_build=previous is None, added=[rows_by_id[i] for i in added], changed=changed).encode("utf-8")
-    report = BuildReport(out=out, pages=sum(1 for p in files if p.endswith(".html")), records=len(data.rows), added=added)
-    write(out, files, report)
-    state = json.dumps({"records": sorted(rows_by_id), "ratings": current_ratings}, sort_keys=True).encode()
+    report = BuildReport(out=out, pages=sum(1 for p in [*files, *kept] if p.endswith(".html")), records=len(data.rows), added=added)
+    write(out, files, report, kept)
+    state = json.dumps({"records": sorted(rows_by_id), "ratings": current_ratings, "pages": digests}, sort_keys=True).encode()
     if not (out / STATE_FILE).exists() or (out / STATE_FILE).read_bytes() != state:
         (out / STATE_FILE).write_bytes(state)
     return report

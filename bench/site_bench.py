@@ -1,0 +1,147 @@
+"""Site build benchmark: synthetic catalogues of 1,000 / 10,000 / 50,000 records.
+
+Records: full build time with and without the Pagefind index, rebuild time after one new record, peak
+memory, site size, and the bytes a browser fetches (gzip) for the map page and for a first search.
+Each build runs in its own process so peak memory is that build's. --write appends to bench/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+from sqlalchemy import insert  # noqa: E402
+
+from evidence import catalogue  # noqa: E402
+from evidence.classify.design import EVIDENCE_LEVELS  # noqa: E402
+from evidence.classify.taxonomy import load_taxonomy  # noqa: E402
+from evidence.models import Record, RecordTag  # noqa: E402
+
+PUBLISHERS = ["Department for Education", "Public Health England", "NICE", "The Rees Centre", "The Children's Society", "NIHR",
+              "Research in Practice", "CSA Centre", "Home Office", "Ofsted"]
+DESIGNS = [d for d in EVIDENCE_LEVELS if d != "unclear"]
+DIRECTIONS = ["positive", "mixed", "no_effect", "negative", "unclear", "not_applicable"]
+
+
+def make_catalogue(db: str, n: int, seed: int = 7) -> None:
+    """Fill a catalogue with n synthetic records and their tags (bulk inserts)."""
+    rng = random.Random(seed)
+    taxonomy = load_taxonomy()
+    interventions, outcomes, populations = (taxonomy.ids(k) for k in ("interventions", "outcomes", "populations"))
+    engine = catalogue.connect(db)
+    start = datetime(2015, 1, 1, tzinfo=timezone.utc)
+    records, tags = [], []
+    for i in range(n):
+        design = rng.choice(DESIGNS)
+        title = f"Evaluation {i}: {rng.choice(interventions).replace('-', ' ')} for young people at risk of exploitation"
+        rid = f"evaluation-{i}"
+        seen = start + timedelta(hours=i)
+        records.append({
+            "id": rid, "url": f"https://example.org/report/{i}", "url_key": f"example.org/report/{i}", "title": title,
+            "title_key": title.lower(), "publisher": rng.choice(PUBLISHERS), "authors": ["A. Researcher"],
+            "published": f"{rng.randint(2010, 2026)}-{rng.randint(1, 12):02d}", "doc_type": "research_report",
+            "summary": ("A synthetic summary of a study of support for young people at risk of sexual exploitation, "
+                        "describing the service, the measures used and what changed. ") * 4,
+            "text": "", "links": [], "money": [], "extra": {}, "source_id": f"source-{i % 15}", "first_seen": seen, "last_seen": seen,
+            "content_hash": str(i), "study_design": design, "evidence_level": EVIDENCE_LEVELS[design],
+            "direction": rng.choice(DIRECTIONS), "confidence": round(rng.random(), 2), "classification": {"rationale_offsets": []},
+            "curated": False,
+        })
+        for kind, pool, count in (("intervention", interventions, 2), ("outcome", outcomes, 3), ("population", populations, 2)):
+            for tag in rng.sample(pool, count):
+                tags.append({"record_id": rid, "kind": kind, "tag": tag, "confidence": 0.8, "direction": None,
+                             "evidence": [{"phrase": tag, "start": 0, "end": 1}], "curated": False})
+    with engine.begin() as conn:
+        for chunk in range(0, len(records), 2000):
+            conn.execute(insert(Record), records[chunk : chunk + 2000])
+        for chunk in range(0, len(tags), 5000):
+            conn.execute(insert(RecordTag), tags[chunk : chunk + 5000])
+    engine.dispose()
+
+
+def timed_build(db: str, out: Path, search: bool) -> tuple[float, int]:
+    """Seconds and peak RSS (KB) of `evidence build` in a fresh process."""
+    code = ("import resource,sys,time;from pathlib import Path;from evidence.runner import run_build;"
+            f"t=time.perf_counter();run_build({db!r},Path({str(out)!r}),None,search={search});"
+            "print(time.perf_counter()-t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    seconds, rss = done.stdout.strip().splitlines()[-1].split()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return float(seconds), max(int(rss), 0) or children
+
+
+def gz(path: Path) -> int:
+    return len(gzip.compress(path.read_bytes(), 6)) if path.exists() else 0
+
+
+def first_search_bytes(site: Path) -> int:
+    """What a browser fetches for its first query: the UI, the Pagefind runtime, wasm, metadata, one index and filter chunk."""
+    bundle = site / "pagefind"
+    files = [bundle / "pagefind-ui.js", bundle / "pagefind-ui.css", bundle / "pagefind.js", bundle / "pagefind-entry.json",
+             site / "search.html", site / "static" / "search.js"]
+    files += sorted(bundle.glob("wasm.en.pagefind"))[:1] + sorted(bundle.glob("pagefind.en_*.pf_meta"))[:1]
+    files += sorted((bundle / "index").glob("*"))[:1] + sorted((bundle / "filter").glob("*"))[:1]
+    return sum(gz(f) for f in files)
+
+
+def run(n: int) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        db = str(Path(tmp) / "bench.db")
+        make_catalogue(db, n)
+        without, rss_without = timed_build(db, Path(tmp) / "plain", search=False)
+        site = Path(tmp) / "site"
+        full, rss_full = timed_build(db, site, search=True)
+        engine = catalogue.connect(db)
+        with engine.begin() as conn:
+            now = datetime.now(timezone.utc)
+            conn.execute(insert(Record), [{"id": "one-more", "url": "https://example.org/one-more", "url_key": "example.org/one-more",
+                                           "title": "One more record", "title_key": "one more record", "source_id": "source-0",
+                                           "first_seen": now, "last_seen": now, "content_hash": "x", "authors": [], "links": [],
+                                           "money": [], "extra": {}, "classification": {}, "summary": "", "text": "",
+                                           "study_design": "rct", "evidence_level": 4, "direction": "positive", "curated": False}])
+            conn.execute(insert(RecordTag), [{"record_id": "one-more", "kind": "intervention", "tag": "foster-care", "confidence": 0.9,
+                                              "direction": None, "evidence": [], "curated": False}])
+        engine.dispose()
+        rebuild, _ = timed_build(db, site, search=False)
+        rebuild_search, _ = timed_build(db, site, search=True)
+        size = sum(p.stat().st_size for p in site.rglob("*") if p.is_file())
+        result = {"n": n, "build_no_search": without, "build_full": full, "rebuild_one": rebuild, "rebuild_one_with_index": rebuild_search,
+                  "peak_mb": max(rss_without, rss_full) / 1024, "site_mb": size / 1e6,
+                  "map_kb": (gz(site / "map.html") + gz(site / "static" / "map.js") + gz(site / "static" / "style.css")) / 1024,
+                  "search_kb": first_search_bytes(site) / 1024}
+        shutil.rmtree(site, ignore_errors=True)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="1000,10000,50000")
+    parser.add_argument("--write", action="store_true")
+    args = parser.parse_args()
+    rows = [run(int(n)) for n in args.sizes.split(",")]
+    table = ["| records | build (no search) | build with Pagefind | rebuild after 1 new | same + index | peak memory | site size | map page (gzip) | first search (gzip) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        table.append(f"| {r['n']:,} | {r['build_no_search']:.1f} s | {r['build_full']:.1f} s | {r['rebuild_one']:.1f} s | "
+                     f"{r['rebuild_one_with_index']:.1f} s | {r['peak_mb']:.0f} MB | {r['site_mb']:.0f} MB | {r['map_kb']:.0f} KB | {r['search_kb']:.0f} KB |")
+    text = "\n".join(table)
+    print(text)
+    print(json.dumps(rows))
+    if args.write:
+        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as handle:
+            handle.write("\n" + text + "\n")
+
+
+if __name__ == "__main__":
+    main()
