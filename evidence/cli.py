@@ -276,3 +276,7 @@ def _pairs(values: tuple[str, ...], option: str) -> list[tuple[str, str]]:
 def main() -> None:
     """Entry point of the `evidence` console script."""
     cli(prog_name="evidence")
+
+
+if __name__ == "__main__":
+    main()
