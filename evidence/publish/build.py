@@ -200,13 +200,22 @@ def render(data: SiteData, env: Environment | None = None, previous: dict[str, s
     off_scale = sum(1 for r in data.rows if r["evidence_level"] is None)
     page("index.html", "index.html", rows=data.rows[:10], total=len(data.rows), level_counts=level_counts, off_scale=off_scale,
          sources=data.sources)
-    filter_data = [{"id": m.id, "i": sorted(m.interventions), "o": sorted(m.outcomes), "p": sorted(m.populations),
-                    "l": m.level, "d": m.design, "pub": m.publisher or "", "y": m.year or "", "t": m.doc_type or "",
-                    "ne": sorted(i for i in m.interventions if m.direction_for(i) in ("no_effect", "negative") and (m.level or 0) >= 2)}
-                   for m in data.map_records]
     publishers = sorted({r["publisher"] for r in data.rows if r["publisher"]})
-    years = sorted({r["published"][:4] for r in data.rows if r["published"]})
     doc_types = sorted({r["doc_type"] for r in data.rows if r["doc_type"]})
+    # Compact, columnar filter data (indexes into the lists), so the map page stays small at 10,000+ records.
+    ids = {"i": list(data.interventions), "o": list(data.outcomes), "p": list(data.populations)}
+    position = {k: {v: n for n, v in enumerate(values)} for k, values in ids.items()}
+    pub_index = {p: n for n, p in enumerate(publishers)}
+    type_index = {t: n for n, t in enumerate(doc_types)}
+    filter_data = {
+        "i": ids["i"], "o": ids["o"], "p": ids["p"], "pub": publishers, "t": doc_types,
+        "r": [[sorted(position["i"][x] for x in m.interventions if x in position["i"]),
+               sorted(position["o"][x] for x in m.outcomes if x in position["o"]),
+               sorted(position["p"][x] for x in m.populations if x in position["p"]),
+               m.level, pub_index.get(m.publisher or "", -1), int(m.year) if m.year and m.year.isdigit() else 0,
+               type_index.get(m.doc_type or "", -1)] for m in data.map_records],
+    }
+    years = sorted({r["published"][:4] for r in data.rows if r["published"]})
     page("map.html", "map.html", cells=data.cells, filter_data=filter_data, publishers=publishers, years=years, doc_types=doc_types)
     for (i, o), cell in data.cells.items():
         if cell.records:
