@@ -11,6 +11,9 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from results import append_results  # noqa: E402
 CORPUS = ROOT.parent / "shared" / "corpus"
 
 from evidence.classify import classify  # noqa: E402
@@ -76,8 +79,7 @@ def main() -> None:
     table = header + "\n" + evaluate(part, show_errors=args.tuning)
     print(table)
     if args.write and not args.tuning:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + table + "\n")
+        append_results(table)
 
 
 if __name__ == "__main__":

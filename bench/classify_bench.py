@@ -11,6 +11,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from results import append_results  # noqa: E402
 SEEDS = ROOT.parent / "shared" / "corpus" / "seeds"
 
 from evidence.classify import classify  # noqa: E402
@@ -46,8 +49,7 @@ def main() -> None:
              f"|---|---|---|\n| summaries per second, one core | {statistics.median(rates):.0f} | >= 1000 |\n")
     print(table)
     if args.write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + table)
+        append_results(table)
 
 
 if __name__ == "__main__":

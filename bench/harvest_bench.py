@@ -13,6 +13,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from results import append_results  # noqa: E402
 sys.path.insert(0, str(ROOT / "tests"))
 
 from server import RecordedServer  # noqa: E402
@@ -87,8 +90,7 @@ def main() -> None:
              f"| second / first | {second / first:.1%} | <= 10% |\n")
     print(table)
     if args.write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + table)
+        append_results(table)
 
 
 if __name__ == "__main__":

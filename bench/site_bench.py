@@ -15,11 +15,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from results import append_results  # noqa: E402
 
 from sqlalchemy import insert  # noqa: E402
 
@@ -139,8 +141,7 @@ def main() -> None:
     print(text)
     print(json.dumps(rows))
     if args.write:
-        with open(ROOT / "bench" / "RESULTS.md", "a", encoding="utf-8") as handle:
-            handle.write("\n" + text + "\n")
+        append_results(text)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import delete, event, func, insert, update
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 from evidence.models import (
@@ -210,12 +210,6 @@ class StoreBatch:
     tags: dict[str, TagRows] = field(default_factory=dict)  # record id -> its tag rows (replacing the old)
 
 
-def find_match(session: Session, candidate: Candidate) -> tuple[Record | None, str]:
-    """The record this candidate is, and how it matched (one-off lookups; harvests use MatchIndex)."""
-    rid, how = MatchIndex(session).find(candidate)
-    return (session.get(Record, rid) if rid else None), how
-
-
 def upsert(
     session: Session,
     candidate: Candidate,
@@ -379,7 +373,3 @@ def tags_of(session: Session, record_ids: Iterable[str]) -> dict[str, list[Recor
             grouped[tag.record_id].append(tag)
     return grouped
 
-
-def is_locked_error(exc: BaseException) -> bool:
-    """True for SQLite's 'database is locked' (another writer holds it)."""
-    return isinstance(exc, OperationalError) and "locked" in str(exc).lower()

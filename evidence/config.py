@@ -231,10 +231,6 @@ def _load_source(path: Path, raw: dict[str, Any], index: int, seen: dict[str, in
         if key in ("id", "kind", "url"):
             values[key] = value
             continue
-        if key == "rate_limit":
-            expected = 1.0
-        elif key in ("max_items", "max_pages"):
-            expected = 1
         values[key] = _check_type(path, line, who, key, value, expected)
     values.setdefault("name", source_id)
     return Source(**values)

@@ -84,9 +84,7 @@ def collect(source: Source, fetcher: Fetcher, progress: ProgressHook | None = No
             items.append(item)
             if progress:
                 progress(source.id, len(items))
-    except FetchError as exc:
-        return items, str(exc)
-    except SourceError as exc:
+    except (FetchError, SourceError) as exc:
         return items, str(exc)
     except Exception as exc:  # noqa: BLE001 - a harvester bug must not stop the other sources
         where = traceback.extract_tb(exc.__traceback__)[-1]

@@ -302,11 +302,11 @@ def run_build(db: str, out: Path, base_url: str | None, *, search: bool = True) 
 
 def run_export(db: str, fmt: str) -> str:
     """The catalogue in one open-data format."""
-    from evidence.publish.build import _export_rows, load
+    from evidence.publish.build import export_rows, load
     from evidence.publish.exports import export
 
     data = load(db)
-    return export(_export_rows(data.rows), fmt, {"records": len(data.rows), "built_at": data.built_at})
+    return export(export_rows(data.rows), fmt, {"records": len(data.rows), "built_at": data.built_at})
 
 
 def run_serve(site: Path, port: int) -> None:

@@ -3,7 +3,6 @@ that meet ../shared/corpus/seeds/labels.yaml (title, publisher, date; fields suc
 from __future__ import annotations
 
 import html as html_lib
-from pathlib import Path
 
 import pytest
 import yaml

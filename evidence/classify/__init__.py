@@ -12,7 +12,6 @@ from typing import Any
 
 from evidence.classify.design import (
     DESIGN_LABELS,
-    EVIDENCE_LEVELS,
     SCALE_VERSION,
     Cue,
     decide,
@@ -104,11 +103,11 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
     if title and not body.lstrip().startswith(title.strip()[:60]):
         body = f"{title}\n\n{body}"
     title_end = len(title) + 1 if title else (body.find("\n") if "\n" in body else 0)
-    design = design_of(body, title_end=title_end, doc_type=doc_type, publisher=publisher, pub_types=pub_types)
-    cues = direction_cues(body)
+    low = lowered(body)  # every matcher below works on this one lower-cased copy
+    design = design_of(body, title_end=title_end, doc_type=doc_type, publisher=publisher, pub_types=pub_types, low=low)
+    cues = direction_cues(body, low)
     overall = direction_of(cues, design, body)
     spans = sentences(body)
-    low = lowered(body)
     found: dict[str, list[TagResult]] = {}
     for kind in KINDS:
         results = []

@@ -216,9 +216,9 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 
 def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, publisher: str | None = None,
-              pub_types: list[str] | None = None) -> DesignResult:
-    """Study design and evidence level from a text (and what metadata says about its kind)."""
-    low = lowered(text)
+              pub_types: list[str] | None = None, low: str | None = None) -> DesignResult:
+    """Study design and evidence level from a text (and what metadata says about its kind); `low` is `lowered(text)`."""
+    low = low if low is not None else lowered(text)
     scores: dict[str, float] = {k: 0.0 for k in _DESIGN_CUES}
     kept: dict[str, list[Cue]] = {k: [] for k in _DESIGN_CUES}
     set_aside: list[Cue] = []
@@ -301,11 +301,11 @@ class DirectionResult:
     cues: list[Cue] = field(default_factory=list)
 
 
-def direction_cues(text: str) -> list[Cue]:
+def direction_cues(text: str, low: str | None = None) -> list[Cue]:
     """Every direction phrase in a text; a no-effect phrase hides the positive words inside it."""
     found: list[Cue] = []
     taken: list[tuple[int, int]] = []
-    low = lowered(text)
+    low = low if low is not None else lowered(text)
     for label in ("no_effect", "negative", "unclear", "mixed", "positive"):
         for literal, pattern in _COMPILED_DIRECTION[label]:
             if literal and literal not in low:

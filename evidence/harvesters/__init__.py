@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Callable, Iterator, Union
 
 from evidence.config import Source
-from evidence.fetch import Fetcher
+from evidence.fetch import Fetcher, Response
 from evidence.models import Candidate, ItemFailure, Unchanged
 
 HarvestItem = Union[Candidate, ItemFailure, Unchanged]
@@ -19,6 +19,15 @@ Harvester = Callable[[Source, Fetcher], Iterator[HarvestItem]]
 
 class SourceError(Exception):
     """The source as a whole yielded nothing usable; str() is one line naming the URL and why."""
+
+
+def extracted(url: str, response: Response, build: Callable[[], Iterator[HarvestItem]]) -> Iterator[HarvestItem]:
+    """A fetched page's items: extracted now, or, when the server said 304, deferred as `Unchanged`
+    (the pipeline calls `build` only if the catalogue lacks the record)."""
+    if response.not_modified:
+        yield Unchanged(url, rebuild=build)
+    else:
+        yield from build()
 
 
 def harvester_for(kind: str) -> Harvester:

@@ -9,7 +9,7 @@ import feedparser
 from evidence.config import Source
 from evidence.extract import html_candidate, lines_of, parse_date, safe_link, soup_of
 from evidence.fetch import FetchError, Fetcher, Response
-from evidence.harvesters import HarvestItem, SourceError
+from evidence.harvesters import HarvestItem, SourceError, extracted
 from evidence.harvesters.safexml import refuse_hostile_xml
 from evidence.models import Candidate, ItemFailure, Unchanged
 
@@ -98,10 +98,7 @@ def _from_page(source: Source, fetcher: Fetcher, link: str, entry: Any, title: s
         candidate.published = candidate.published or _entry_date(entry)
         yield candidate
 
-    if page.not_modified:
-        yield Unchanged(link, rebuild=build)
-    else:
-        yield from build()
+    yield from extracted(link, page, build)
 
 
 def _entry_publisher(entry: Any) -> str | None:

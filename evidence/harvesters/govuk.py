@@ -16,8 +16,8 @@ from evidence.extract import (
     soup_of,
 )
 from evidence.fetch import FetchError, Fetcher
-from evidence.harvesters import HarvestItem, SourceError
-from evidence.models import Candidate, ItemFailure, Unchanged
+from evidence.harvesters import HarvestItem, SourceError, extracted
+from evidence.models import Candidate, ItemFailure
 
 WWW = "https://www.gov.uk"
 ASSETS = "https://assets.publishing.service.gov.uk"
@@ -97,10 +97,7 @@ def _item(source: Source, fetcher: Fetcher, result: Any) -> Iterator[HarvestItem
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             yield ItemFailure(WWW + path, f"unexpected content item ({type(exc).__name__}: {exc})")
 
-    if response.not_modified:
-        yield Unchanged(WWW + path, rebuild=build)
-    else:
-        yield from build()
+    yield from extracted(WWW + path, response, build)
 
 
 def from_content(item: dict[str, Any], source: Source | None = None) -> Candidate:

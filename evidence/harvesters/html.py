@@ -23,8 +23,8 @@ from evidence.extract import (
     text_candidate,
 )
 from evidence.fetch import FetchError, Fetcher, Response
-from evidence.harvesters import HarvestItem, SourceError
-from evidence.models import ItemFailure, Unchanged
+from evidence.harvesters import HarvestItem, SourceError, extracted
+from evidence.models import ItemFailure
 
 
 def harvest(source: Source, fetcher: Fetcher) -> Iterator[HarvestItem]:
@@ -83,10 +83,7 @@ def _item(source: Source, fetcher: Fetcher, item: Tag, listing: Response, index:
             candidate.published = parse_date(date_tag.get("datetime") or date_tag.get_text(" ")) if date_tag else None
         yield candidate
 
-    if page.not_modified:
-        yield Unchanged(link, rebuild=build)
-    else:
-        yield from build()
+    yield from extracted(link, page, build)
 
 
 def _digest_item(source: Source, item: Tag, listing: Response, index: int, title: str, link: str | None):

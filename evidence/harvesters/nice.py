@@ -8,8 +8,8 @@ from urllib.parse import urljoin
 from evidence.config import Source
 from evidence.extract import html_candidate, lines_of, parse_date, safe_link, soup_of
 from evidence.fetch import FetchError, Fetcher, Response
-from evidence.harvesters import HarvestItem, SourceError
-from evidence.models import Candidate, ItemFailure, Unchanged
+from evidence.harvesters import HarvestItem, SourceError, extracted
+from evidence.models import Candidate, ItemFailure
 
 NICE = "https://www.nice.org.uk"
 
@@ -105,10 +105,7 @@ def _document(source: Source, fetcher: Fetcher, document: dict[str, Any], listin
         base.money = detail.money
         yield base
 
-    if page.not_modified:
-        yield Unchanged(url, rebuild=build)
-    else:
-        yield from build()
+    yield from extracted(url, page, build)
 
 
 def _from_listing(source: Source, document: dict[str, Any], url: str, title: str) -> Candidate:

@@ -7,8 +7,8 @@ from urllib.parse import urljoin
 from evidence.config import Source
 from evidence.extract import PdfError, pdf_candidate, safe_link, soup_of
 from evidence.fetch import FetchError, Fetcher, Response
-from evidence.harvesters import HarvestItem, SourceError
-from evidence.models import ItemFailure, Unchanged
+from evidence.harvesters import HarvestItem, SourceError, extracted
+from evidence.models import ItemFailure
 
 
 def is_pdf(response: Response) -> bool:
@@ -50,7 +50,4 @@ def _one(source: Source, response: Response) -> Iterator[HarvestItem]:
         except PdfError as exc:
             yield ItemFailure(response.url, str(exc))
 
-    if response.not_modified:
-        yield Unchanged(response.url, rebuild=build)
-    else:
-        yield from build()
+    yield from extracted(response.url, response, build)

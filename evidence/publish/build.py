@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -143,7 +142,8 @@ def _row(record: Record, tags: dict[str, list[Any]], links: list[dict[str, str]]
     }
 
 
-def _export_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def export_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The open-data fields of page rows (datetimes as ISO text)."""
     keep = ("id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
             "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
             "curated", "summary", "money", "sample_size", "project_ref")
@@ -237,8 +237,8 @@ def render(data: SiteData, env: Environment | None = None, previous: dict[str, s
         if previous.get(path) == digest and out is not None and (out / path).is_file():
             kept.add(path)
             continue
-        page(path, "record.html", row=row, jsonld=_jsonld(row, data), ris=export([_export_rows([row])[0]], "ris", {}),
-             bibtex=export([_export_rows([row])[0]], "bibtex", {}))
+        citable = export_rows([row])
+        page(path, "record.html", row=row, jsonld=_jsonld(row, data), ris=export(citable, "ris", {}), bibtex=export(citable, "bibtex", {}))
     page("sources.html", "sources.html", sources=data.sources)
     page("method.html", "method.html", levels=EVIDENCE_LEVELS, directions=DIRECTIONS, rules=RATING_RULES, flag_rule=FLAG_RULE)
     page("search.html", "search.html")
@@ -246,11 +246,11 @@ def render(data: SiteData, env: Environment | None = None, previous: dict[str, s
     page("404.html", "404.html")
     meta = {"generator": f"evidence {__version__}", "built_at": data.built_at, "scale_version": SCALE_VERSION,
             "taxonomy_version": data.taxonomy_version, "records": len(data.rows)}
-    export_rows = _export_rows(data.rows)
-    files["downloads/catalogue.csv"] = export(export_rows, "csv", meta).encode("utf-8")
-    files["downloads/catalogue.json"] = export(export_rows, "json", meta).encode("utf-8")
-    files["downloads/catalogue.ris"] = export(export_rows, "ris", meta).encode("utf-8")
-    files["downloads/catalogue.bib"] = export(export_rows, "bibtex", meta).encode("utf-8")
+    open_rows = export_rows(data.rows)
+    files["downloads/catalogue.csv"] = export(open_rows, "csv", meta).encode("utf-8")
+    files["downloads/catalogue.json"] = export(open_rows, "json", meta).encode("utf-8")
+    files["downloads/catalogue.ris"] = export(open_rows, "ris", meta).encode("utf-8")
+    files["downloads/catalogue.bib"] = export(open_rows, "bibtex", meta).encode("utf-8")
     labels = {k: v.label for k, v in {**data.interventions, **data.outcomes}.items()}
     files["downloads/map.json"] = safe_json(map_json(data.cells, labels), indent=1).encode("utf-8")
     base = data.base_url or "."
@@ -366,7 +366,3 @@ def _read_state(out: Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
 
-
-def clean(out: Path) -> None:
-    """Remove a built site."""
-    shutil.rmtree(out, ignore_errors=True)
