@@ -43,10 +43,15 @@ def evaluate(items, show_errors: bool = False) -> str:
                       f"[{', '.join(r['phrase'] for r in result.rationale[:3])}] {item.extra}", file=sys.stderr)
         if item.direction:
             directions.append((item.direction, result.direction))
-        if item.interventions is not None:
-            interventions.append((item.interventions, {t.id for t in result.interventions}))
-        if item.outcomes is not None:
-            outcomes.append((item.outcomes, {t.id for t in result.outcomes}))
+            if show_errors and item.direction != result.direction:
+                print(f"  {item.id}: direction gold {item.direction}, got {result.direction}", file=sys.stderr)
+        for gold, found, name in ((item.interventions, result.interventions, "interventions"), (item.outcomes, result.outcomes, "outcomes")):
+            if gold is None:
+                continue
+            (interventions if name == "interventions" else outcomes).append((gold, {t.id for t in found}))
+            if show_errors and gold != {t.id for t in found}:
+                extra = [f"{t.id}<{t.evidence[0]['phrase'] if t.evidence else ''}>" for t in found if t.id not in gold]
+                print(f"  {item.id}: {name} missing {sorted(gold - {t.id for t in found})}, extra {extra}", file=sys.stderr)
     lines = ["| field | n | result |", "|---|---|---|"]
     accuracy = lambda pairs: sum(g == f for g, f in pairs) / len(pairs) if pairs else float("nan")  # noqa: E731
     lines.append(f"| study design accuracy | {len(designs)} | {accuracy(designs):.2f} |")
@@ -68,11 +73,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--tuning", action="store_true", help="measure the tuning part (and list its errors)")
     parser.add_argument("--write", action="store_true", help="append the held-out figures to bench/RESULTS.md")
+    parser.add_argument("--origin", help="only texts of this origin (uk_cse, pubmed, clinicaltrials.gov, europepmc, seed)")
     args = parser.parse_args()
     if not CORPUS.exists():
         sys.exit(f"{CORPUS} is missing: the labelled set is read from ../shared/corpus")
-    items = labelled_set(CORPUS)
-    part = [i for i in items if i.held_out != args.tuning]
+    items = labelled_set(CORPUS, ROOT / "tests" / "fixtures" / "labels" / "uk_cse.yaml")
+    part = [i for i in items if i.held_out != args.tuning and (not args.origin or i.origin == args.origin)]
     origins = collections.Counter(i.origin for i in part)
     header = (f"Classifier accuracy, {'tuning' if args.tuning else 'held-out'} part: {len(part)} of {len(items)} labelled texts "
               f"({', '.join(f'{n} {o}' for o, n in origins.most_common())})\n")

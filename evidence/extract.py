@@ -177,6 +177,8 @@ def _looks_like_name(text: str) -> bool:
 def find_money(text: str, lines: list[str] | None = None) -> list[dict[str, Any]]:
     """Money figures with the words that say what they are ("potential annual benefits", "Amount")."""
     found: list[dict[str, Any]] = []
+    if "£" not in text:
+        return found  # every figure starts with the pound sign: no need to split the text into lines
     lines = lines if lines is not None else lines_of(text)
     for i, line in enumerate(lines):
         for match in _MONEY.finditer(line):

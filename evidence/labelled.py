@@ -7,6 +7,9 @@ Read at run time from ../shared/corpus (never copied into the project):
   registrants' allocation, intervention model and observational model fields.
 - Europe PMC `core` results (samples/europepmc): design from their publication types.
 - The seed documents (seeds/labels.yaml): every field, labelled by hand.
+- UK children's social care publications (peer/uk_cse): design, direction, interventions and
+  outcomes labelled by hand in tests/fixtures/labels/uk_cse.yaml, each field only where the text
+  lets a reader tell (the texts stay in ../shared; full texts are read with pyarrow).
 A stable hash of each item's id splits the set: about 30% may be looked at while tuning the
 rules, the rest is held out and only measured.
 """
@@ -166,6 +169,52 @@ def seeds(corpus: Path) -> Iterator[LabelledText]:
                            doc_type="news" if item.get("doc_type") == "news" else None, publisher=item.get("publisher"))
 
 
-def labelled_set(corpus: Path) -> list[LabelledText]:
+UK_CSE = Path("peer") / "uk_cse" / "csc_map_of_the_world" / "docs" / "data"
+FULL_TEXT_CHARS = 5000
+
+
+def _uk_cse_full_texts(folder: Path, wanted: set[str]) -> dict[str, str]:
+    """doc_id -> the document's text, chunks joined with their overlaps removed."""
+    import pyarrow.parquet as pq  # only the labelled set needs it (a test dependency)
+
+    state = json.loads((folder / "csc_artifacts" / "state.json").read_text(encoding="utf-8"))
+    overlap = int(state.get("chunk_overlap", 0))
+    rows = pq.read_table(folder / "csc_artifacts" / "motw_chunks.parquet", columns=["doc_id", "chunk_id", "text"]).to_pylist()
+    chunks: dict[str, list[tuple[int, str]]] = {}
+    for row in rows:
+        if row["doc_id"] in wanted:
+            chunks.setdefault(row["doc_id"], []).append((row["chunk_id"], row["text"] or ""))
+    texts = {}
+    for doc_id, parts in chunks.items():
+        parts.sort()
+        texts[doc_id] = parts[0][1] + "".join(text[overlap:] for _, text in parts[1:])
+    return texts
+
+
+def _uk_cse_title(name: str) -> str:
+    """The index's name without the other project's folder prefix ("Category  Title")."""
+    return " ".join(name.split("  ")[-1].replace("-", " ").split())
+
+
+def uk_cse(corpus: Path, labels_path: Path) -> Iterator[LabelledText]:
+    """Real UK children's social care publications with hand labels (tests/fixtures/labels/uk_cse.yaml)."""
+    folder = corpus / UK_CSE
+    if not folder.exists() or not labels_path.exists():
+        return
+    labels = yaml.safe_load(labels_path.read_text(encoding="utf-8"))
+    index = {entry["doc_id"]: entry for entry in json.loads((folder / "search_index.json").read_text(encoding="utf-8"))}
+    full = _uk_cse_full_texts(folder, {label["id"] for label in labels if label["text"] == "full"})
+    for label in labels:
+        entry = index[label["id"]]
+        title = _uk_cse_title(entry["name"])
+        body = full[label["id"]][:FULL_TEXT_CHARS] if label["text"] == "full" else entry["excerpt"]
+        tags = {key: set(label[key]) if key in label else None for key in ("interventions", "outcomes")}
+        yield LabelledText(id=f"uk_cse:{label['id']}", origin="uk_cse", text=f"{title}\n\n{' '.join(body.split())}", title=title,
+                           study_design=label.get("study_design"), direction=label.get("direction"),
+                           interventions=tags["interventions"], outcomes=tags["outcomes"], extra={"note": label.get("note", "")})
+
+
+def labelled_set(corpus: Path, uk_cse_labels: Path | None = None) -> list[LabelledText]:
     """Every labelled text available under `corpus` (../shared/corpus)."""
-    return [*seeds(corpus), *pubmed(corpus), *clinical_trials(corpus), *europepmc(corpus)]
+    hand = [*uk_cse(corpus, uk_cse_labels)] if uk_cse_labels else []
+    return [*seeds(corpus), *hand, *pubmed(corpus), *clinical_trials(corpus), *europepmc(corpus)]

@@ -14,17 +14,20 @@ from evidence.classify.design import (
     DESIGN_LABELS,
     SCALE_VERSION,
     Cue,
+    anchors as design_anchors,
     decide,
     design_of,
     direction_cues,
     direction_of,
     sentences,
 )
-from evidence.classify.taxonomy import KINDS, MAX_EVIDENCE, TAXONOMY_PATH, confidence_of, load_taxonomy, lowered, match_term
+from evidence.classify.taxonomy import KINDS, MAX_EVIDENCE, TAXONOMY_PATH, Anchors, Taxonomy, confidence_of, load_taxonomy, lowered, match_term
 from evidence.extract import find_money, find_sample_size
 
 MAX_CLASSIFY_CHARS = 60_000  # long reports: the opening (summary, methods) carries the signal; bounds time
-TAG_THRESHOLD = 1.0
+TAG_THRESHOLD = 1.0  # one phrase is enough in a summary-length text...
+LONG_TEXT_CHARS = 4500  # a page summary or abstract is shorter; longer texts are reports
+LONG_TAG_THRESHOLD = 2.0  # ...a longer one must name the subject twice, or once in its title, to be about it
 
 
 @dataclass
@@ -95,6 +98,17 @@ class Classification:
         }
 
 
+_ANCHORS: dict[int, Anchors] = {}
+
+
+def _anchors_for(taxonomy: Taxonomy) -> Anchors:
+    """One automaton per loaded taxonomy, holding its anchors and the design cues' (built once)."""
+    key = id(taxonomy)
+    if key not in _ANCHORS:
+        _ANCHORS[key] = Anchors([*taxonomy.anchors(), *design_anchors()])
+    return _ANCHORS[key]
+
+
 def classify(text: str, *, title: str | None = None, doc_type: str | None = None, publisher: str | None = None,
              pub_types: list[str] | None = None, taxonomy_path: str | Path = TAXONOMY_PATH) -> Classification:
     """Classify a text (title first, if given). Pure: the same input always gives the same output."""
@@ -104,16 +118,17 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
         body = f"{title}\n\n{body}"
     title_end = len(title) + 1 if title else (body.find("\n") if "\n" in body else 0)
     low = lowered(body)  # every matcher below works on this one lower-cased copy
-    design = design_of(body, title_end=title_end, doc_type=doc_type, publisher=publisher, pub_types=pub_types, low=low)
-    cues = direction_cues(body, low)
+    present = _anchors_for(taxonomy).found_in(low)  # and skips patterns whose anchor literal is absent
+    design = design_of(body, title_end=title_end, doc_type=doc_type, publisher=publisher, pub_types=pub_types, low=low, present=present)
+    cues = direction_cues(body, low, present)
     overall = direction_of(cues, design, body)
-    spans = sentences(body)
+    threshold = LONG_TAG_THRESHOLD if len(body) > LONG_TEXT_CHARS else TAG_THRESHOLD
     found: dict[str, list[TagResult]] = {}
     for kind in KINDS:
         results = []
         for term in taxonomy.terms[kind].values():
-            score, matches = match_term(term, body, title_end, low)
-            if score < TAG_THRESHOLD:
+            score, matches = match_term(term, body, title_end, low, present)
+            if score < threshold:
                 continue
             distinct = len({m.phrase.lower() for m in matches})
             results.append(TagResult(term.id, term.label, confidence_of(score, distinct),
@@ -121,7 +136,7 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
         results.sort(key=lambda t: -t.confidence)
         found[kind] = results
     if design.evidence_level is not None and design.evidence_level >= 1 and overall.direction != "not_applicable":
-        _tie_directions(found["interventions"], cues, spans, body)
+        _tie_directions(found["interventions"], cues, sentences(body), body)
     confidence = round(min(design.confidence, 0.95) if body.strip() else 0.0, 2)
     return Classification(
         interventions=found["interventions"],

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Container
 
 from evidence.classify.taxonomy import anchor, lower_pattern, lowered
 
@@ -44,7 +44,7 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"systematic(?:ally)? (?:literature |evidence |scoping )?review(?:s|ed)?", 3), (r"meta-?analys[ie]s", 3),
         (r"meta-?analytic", 3), (r"cochrane review", 3), (r"\bPRISMA\b", 2), (r"pooled (?:analysis|estimates?)", 2),
         (r"systematic(?:ally)? search(?:ed|es)?", 3), (r"searched (?:the )?(?:pubmed|medline|embase|cochrane|web of science|scopus|psycinfo|\w+ (?:and|,) \w+ databases|electronic databases|databases)", 3),
-        (r"(?:included|eligible) studies", 2), (r"studies (?:were|met the) (?:included|inclusion criteria)", 2), (r"risk of bias", 2),
+        (r"(?:included|eligible) studies", 2), (r"\bEMMIE (?:summary|framework|rating)", 3), (r"studies (?:were|met the) (?:included|inclusion criteria)", 2), (r"risk of bias", 2),
     ],
     "rct": [
         (r"randomi[sz]ed (?:controlled |control |clinical |cluster |pilot |feasibility |crossover )*trials?", 3),
@@ -66,7 +66,8 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"case-?control", 2), (r"standardi[sz]ed (?:quantitative )?(?:measures?|instruments?|tools?)", 2),
         (r"quantitative (?:analysis|data|measures?)", 2), (r"(?:significantly|statistically significant(?:ly)?) associated", 2),
         (r"odds ratios?", 2), (r"hazard ratios?", 2), (r"regression (?:analysis|models?)", 1),
-        (r"(?:nationally )?representative sample", 1), (r"surveys? of (?:more than |over )?[\d,]+", 1),
+        (r"(?:nationally )?representative sample", 1), (r"surveys? of (?:around |about |approximately |nearly |almost |more than |over )?[\d,]+", 2),
+        (r"(?:online|annual|national|postal|telephone|household) survey", 2), (r"data trends", 1), (r"survey (?:returns|findings|results|responses)", 1),
         (r"observational (?:study|data|design)", 2), (r"administrative data", 1), (r"outcome measures?", 1),
         (r"mixed[- ]methods?", 1), (r"follow(?:ed)?[- ]up (?:for|at|of)", 1), (r"(?:questionnaire|survey) (?:study|data)", 1),
         (r"(?:95|99) ?% ?(?:CI|confidence interval)", 1), (r"incidence|prevalence", 1), (r"p ?[<=] ?0?\.\d+", 1),
@@ -90,7 +91,9 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"literature (?:search|review)", 1), (r"scoping review", 2), (r"rapid (?:evidence )?(?:review|assessment)", 2),
         (r"narrative review", 2), (r"expert (?:opinion|consensus|panel)", 2), (r"statutory guidance", 3),
         (r"(?:this|we) review(?:s|ed)? (?:the )?(?:literature|evidence)", 2), (r"consensus statement", 2),
-        (r"position (?:paper|statement)", 2), (r"practice guide", 2), (r"quality standards?", 2),
+        (r"position (?:paper|statement)", 2), (r"practice guide", 2), (r"quality standards?", 2), (r"minimum standards", 2),
+        (r"(?:frontline |knowledge |policy |practice )?briefing(?: paper| note)?", 1.5), (r"independent review (?:of|for|into)", 2),
+        (r"(?:a|an) review for the department", 2), (r"regulations", 1),
         (r"(?:this|the present|our|in this|the current) (?:mini-?|narrative |comprehensive |brief |short |critical )?review", 2),
         (r"we (?:review|summari[sz]e|discuss|outline|highlight|provide an overview)", 2), (r"review(?:s|ed)? (?:the|recent|current)", 1),
         (r"overview of", 1), (r"(?:this|the) (?:paper|article|chapter|commentary|essay) (?:discusses|reviews|describes|examines|explores|considers|summari[sz]es)", 2), (r"recent (?:advances|developments|progress|findings|insights)", 1),
@@ -98,12 +101,15 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
     ],
 }
 _NEWS_CUES: list[tuple[str, float]] = [
-    (r"\blive q&a\b", 3), (r"join (?:a|our) panel", 3), (r"comments section", 2),
-    (r"\b(?:said|says|told|added)\b", 0.5),
+    (r"\blive q&a\b", 3), (r"join (?:a|our) panel", 3), (r"comments section", 2), (r"\bpress release\b", 3), (r"\bnewsletter\b", 3),
+    *((rf"\b{kind} (?:address|speech)\b", 3) for kind in ("presidential", "inaugural", "keynote")),
+    # one literal per pattern, so each is skipped cheaply where its word is absent (see taxonomy.Anchors)
+    *((rf"\b{word}\b", 0.5) for word in ("said", "says", "told", "added")),
     (r"\bthe (?:report|study|research|review|researchers?|research team|survey|evaluation) (?:found|finds|said|says|states|stated|adds|added|concluded|calls|called|highlighted|warned|revealed|shows|showed)\b", 1),
-    (r"\b(?:according to|published (?:today|yesterday|this week)|has been called into question|called for)\b", 1),
+    *((rf"\b{phrase}\b", 1) for phrase in ("according to", "published today", "published yesterday", "published this week",
+                                              "has been called into question", "called for")),
     (r"read the full (?:research|report|story|article)", 1),
-    (r"\b(?:subscribe|digital membership)\b", 1),
+    (r"\bsubscribe\b", 1), (r"\bdigital membership\b", 1),
 ]
 _NEGATORS = re.compile(
     r"\b(?:no|not|never|without|lack(?:ing)?|absence|none|few|yet to|need(?:ed|s)? for|should|future|would|could|"
@@ -165,6 +171,13 @@ def _bounded(low: str, start: int, end: int, check_end: bool = True) -> bool:
     if start > 0 and low[start - 1].isalnum():
         return False
     return not (check_end and end < len(low) and low[end].isalnum())
+# A text that describes a study of its own but no recognisable design stays "unclear"; one that
+# describes no study at all (no design, sample, participants or findings) is expert opinion or description.
+_OWN_STUDY = re.compile(
+    r"\b(?:this|the present|the current|our|the proposed) (?:study|trial|evaluation|research|project|pilot|investigation)\b"
+    r"|\bparticipants?\b|\bpatients (?:will|were|are)\b|\bwe (?:found|observed|measured|recruited|enrolled|conducted|carried out)\b"
+    r"|\benrol\w*|\brecruit\w*|\bsubjects\b|\bsample of\b|\bfindings\b|\bresults\b")
+DESCRIPTIVE_MIN_CHARS = 400
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 
 NEWS_DOC_TYPES = {"news", "blog", "press_release", "comment", "editorial", "letter", "interview"}
@@ -216,15 +229,16 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 
 def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, publisher: str | None = None,
-              pub_types: list[str] | None = None, low: str | None = None) -> DesignResult:
+              pub_types: list[str] | None = None, low: str | None = None, present: Container[str] | None = None) -> DesignResult:
     """Study design and evidence level from a text (and what metadata says about its kind); `low` is `lowered(text)`."""
     low = low if low is not None else lowered(text)
+    present = present if present is not None else low
     scores: dict[str, float] = {k: 0.0 for k in _DESIGN_CUES}
     kept: dict[str, list[Cue]] = {k: [] for k in _DESIGN_CUES}
     set_aside: list[Cue] = []
     for design, cues in _COMPILED_DESIGN.items():
         for literal, pattern, weight in cues:
-            if literal and literal not in low:
+            if literal and literal not in present:
                 continue
             for found in pattern.finditer(low):
                 start, end = found.span()
@@ -248,7 +262,7 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
                 cue.weight = weight * factor
                 scores[design] += cue.weight
                 kept[design].append(cue)
-    news_score, news_cues = _news_score(text, low)
+    news_score, news_cues = _news_score(text, low, present)
     best = max(scores, key=lambda k: (scores[k], EVIDENCE_LEVELS[k] or 0))
     ranked = sorted(scores.values(), reverse=True)
     empirical = best if scores[best] > 0 else None
@@ -263,16 +277,19 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
     if doc_type in GUIDANCE_DOC_TYPES and scores["systematic_review"] < 3:
         return DesignResult("guidance", 0, 0.8, kept["guidance"][:6], set_aside[:6])
     if empirical is None or scores[best] < 1.0:
+        if len(text.strip()) >= DESCRIPTIVE_MIN_CHARS and not _OWN_STUDY.search(low):
+            why = Cue("(no study, sample or findings described)", 0, 0, "guidance", 0.0, "read as expert opinion or description")
+            return DesignResult("guidance", 0, 0.35, [why, *kept["guidance"][:5]], set_aside[:6])
         return DesignResult("unclear", None, 0.3, [], set_aside[:6])
     second = ranked[1] if len(ranked) > 1 else 0.0
     confidence = round(min(0.95, 0.4 + 0.5 * (scores[best] - second) / (scores[best] + 1.0) + min(scores[best], 6) / 30), 2)
     return DesignResult(best, EVIDENCE_LEVELS[best], confidence, sorted(kept[best], key=lambda c: -c.weight)[:6], set_aside[:6])
 
 
-def _news_score(text: str, low: str) -> tuple[float, list[Cue]]:
+def _news_score(text: str, low: str, present: Container[str]) -> tuple[float, list[Cue]]:
     score, cues = 0.0, []
     for literal, pattern, weight in _COMPILED_NEWS:
-        if literal and literal not in low:
+        if literal and literal not in present:
             continue
         for found in pattern.finditer(low):
             score += weight
@@ -301,14 +318,15 @@ class DirectionResult:
     cues: list[Cue] = field(default_factory=list)
 
 
-def direction_cues(text: str, low: str | None = None) -> list[Cue]:
+def direction_cues(text: str, low: str | None = None, present: Container[str] | None = None) -> list[Cue]:
     """Every direction phrase in a text; a no-effect phrase hides the positive words inside it."""
     found: list[Cue] = []
     taken: list[tuple[int, int]] = []
     low = low if low is not None else lowered(text)
+    present = present if present is not None else low
     for label in ("no_effect", "negative", "unclear", "mixed", "positive"):
         for literal, pattern in _COMPILED_DIRECTION[label]:
-            if literal and literal not in low:
+            if literal and literal not in present:
                 continue
             for match in pattern.finditer(low):
                 start, end = match.span()
@@ -332,8 +350,10 @@ def direction_of(cues: list[Cue], design: DesignResult, text: str) -> DirectionR
         if counts["unclear"]:
             return DirectionResult("unclear", [c for c in cues if c.label == "unclear"][:6])
         return DirectionResult("not_applicable")
-    if design.study_design == "guidance" or design.study_design == "unclear" and not any(counts.values()):
-        return DirectionResult("not_applicable" if design.study_design == "guidance" else "unclear")
+    if design.study_design == "guidance" or not any(counts.values()) and (level is None or level < 3):
+        # guidance reports no finding; nor does a survey or an unclassifiable text with no finding phrase at all.
+        # An evaluation with a comparison group but no readable finding stays "unclear" (below).
+        return DirectionResult("not_applicable")
     if level == 1 and not re.search(r"\b(?:this|the) evaluation\b|\bevaluat(?:ed|ion) (?:of|found)", text, re.I):
         return DirectionResult("not_applicable")
     direction = decide(counts)
@@ -358,3 +378,9 @@ def decide(counts: dict[str, int]) -> str | None:
     if unclear:
         return "unclear"
     return None
+
+
+def anchors() -> list[str]:
+    """Every design, news and direction cue's anchor literal (see taxonomy.Anchors)."""
+    return [literal for cues in _COMPILED_DESIGN.values() for literal, _, _ in cues] + \
+        [literal for literal, _, _ in _COMPILED_NEWS] + [literal for cues in _COMPILED_DIRECTION.values() for literal, _ in cues]
