@@ -7,6 +7,8 @@ Contract (like a Scrapy pipeline stage): `harvest(source, fetcher)` yields, lazi
 """
 from __future__ import annotations
 
+import traceback
+from pathlib import Path
 from typing import Callable, Iterator, Union
 
 from evidence.config import Source
@@ -25,9 +27,20 @@ def extracted(url: str, response: Response, build: Callable[[], Iterator[Harvest
     """A fetched page's items: extracted now, or, when the server said 304, deferred as `Unchanged`
     (the pipeline calls `build` only if the catalogue lacks the record)."""
     if response.not_modified:
-        yield Unchanged(url, rebuild=build)
+        yield Unchanged(url, rebuild=lambda: guarded(url, build))
     else:
+        yield from guarded(url, build)
+
+
+def guarded(url: str, build: Callable[[], Iterator[HarvestItem]]) -> Iterator[HarvestItem]:
+    """Run one item's extraction; an unexpected error in it loses that item only (a one-line ItemFailure),
+    never the rest of the source: extractors meet pages nobody foresaw."""
+    try:
         yield from build()
+    except Exception as exc:  # noqa: BLE001 - one malformed page must not stop the run
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        yield ItemFailure(url, f"extraction failed, {reason} ({Path(where.filename).name}:{where.lineno})")
 
 
 def harvester_for(kind: str) -> Harvester:
