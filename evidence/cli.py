@@ -37,9 +37,12 @@ def library_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", envvar="EVIDENCE_DB", default=DEFAULT_DB, show_default=True, metavar="URL-OR-PATH",
               help="The catalogue: a SQLite file path or any SQLAlchemy URL (postgresql://...). Env: EVIDENCE_DB.")
+@click.option("--taxonomy", envvar="EVIDENCE_TAXONOMY", default=None, metavar="FILE",
+              help="A taxonomy file to use instead of the packaged one (copy evidence/classify/taxonomy.yaml and extend it; "
+                   "then `evidence reclassify`). Env: EVIDENCE_TAXONOMY.")
 @click.version_option(__version__, prog_name="evidence")
 @click.pass_context
-def cli(ctx: click.Context, db: str) -> None:
+def cli(ctx: click.Context, db: str, taxonomy: str | None) -> None:
     """Harvest, classify and publish evidence on child sexual exploitation and children's social care.
 
     \b
@@ -49,6 +52,8 @@ def cli(ctx: click.Context, db: str) -> None:
       evidence demo                 the whole pipeline on bundled recorded sources, offline
     """
     ctx.obj = {"db": db}
+    if taxonomy:
+        os.environ["EVIDENCE_TAXONOMY"] = str(Path(taxonomy).expanduser().resolve())  # read by classify.taxonomy.taxonomy_path
 
 
 def captures_dir(db: str, explicit: str | None) -> Path:

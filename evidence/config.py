@@ -119,7 +119,16 @@ class _LineLoader(yaml.SafeLoader):
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
     mapping = loader.construct_mapping(node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
+    mapping["__lines__"] = {str(key.value): key.start_mark.line + 1 for key, _ in node.value}  # each key's own line
     return mapping
+
+
+BOOKKEEPING = ("__line__", "__lines__")
+
+
+def line_of(mapping: dict[str, Any], key: str) -> int:
+    """The line a key of a parsed mapping stands on (the mapping's first line if unknown)."""
+    return int(mapping.get("__lines__", {}).get(key) or mapping.get("__line__", 0))
 
 
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
@@ -146,7 +155,7 @@ def read_yaml_with_lines(path: Path) -> Any:
 def strip_lines(value: Any) -> Any:
     """The same data without the `__line__` bookkeeping keys."""
     if isinstance(value, dict):
-        return {k: strip_lines(v) for k, v in value.items() if k != "__line__"}
+        return {k: strip_lines(v) for k, v in value.items() if k not in BOOKKEEPING}
     if isinstance(value, list):
         return [strip_lines(v) for v in value]
     return value
@@ -184,14 +193,14 @@ def load_config(path: str | Path) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}:1: expected a mapping with `contact` and `sources`")
     top_line = data.get("__line__", 1)
-    unknown = [k for k in data if k != "__line__" and k not in TOP_LEVEL]
+    unknown = [k for k in data if k not in BOOKKEEPING and k not in TOP_LEVEL]
     if unknown:
-        raise ConfigError(f"{path}:{top_line}: unknown key `{unknown[0]}` (allowed: {', '.join(TOP_LEVEL)})")
+        raise ConfigError(f"{path}:{line_of(data, unknown[0])}: unknown key `{unknown[0]}` (allowed: {', '.join(TOP_LEVEL)})")
     config = Config(path=path)
     for key, setting in TOP_LEVEL.items():
         if key == "sources" or key not in data:
             continue
-        setattr(config, key, _check_type(path, top_line, "top level", key, data[key], setting.default))
+        setattr(config, key, _check_type(path, line_of(data, key), "top level", key, data[key], setting.default))
     raw_sources = data.get("sources") or []
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{path}:{top_line}: `sources` must be a list")
@@ -206,31 +215,31 @@ def load_config(path: str | Path) -> Config:
 def _load_source(path: Path, raw: dict[str, Any], index: int, seen: dict[str, int]) -> Source:
     line = int(raw.get("__line__", 0))
     who = f"source '{raw.get('id', '#' + str(index + 1))}'"
-    unknown = [k for k in raw if k != "__line__" and k not in SOURCE_KEYS]
+    unknown = [k for k in raw if k not in BOOKKEEPING and k not in SOURCE_KEYS]
     if unknown:
-        raise ConfigError(f"{path}:{line}: {who}: unknown key `{unknown[0]}` (allowed: {', '.join(SOURCE_KEYS)})")
+        raise ConfigError(f"{path}:{line_of(raw, unknown[0])}: {who}: unknown key `{unknown[0]}` (allowed: {', '.join(SOURCE_KEYS)})")
     for required in ("id", "kind", "url"):
         if not raw.get(required):
             raise ConfigError(f"{path}:{line}: {who}: missing `{required}`")
     source_id = raw["id"]
     if not isinstance(source_id, str) or not _ID_RE.match(source_id):
-        raise ConfigError(f"{path}:{line}: {who}: `id` must be a slug of lower-case letters, digits and hyphens")
+        raise ConfigError(f"{path}:{line_of(raw, 'id')}: {who}: `id` must be a slug of lower-case letters, digits and hyphens")
     if source_id in seen:
         raise ConfigError(f"{path}:{line}: {who}: duplicate id (first used at line {seen[source_id]})")
     seen[source_id] = line
     if raw["kind"] not in KINDS:
-        raise ConfigError(f"{path}:{line}: {who}: unknown kind `{raw['kind']}` (one of: {', '.join(KINDS)})")
+        raise ConfigError(f"{path}:{line_of(raw, 'kind')}: {who}: unknown kind `{raw['kind']}` (one of: {', '.join(KINDS)})")
     url = raw["url"]
     if not isinstance(url, str) or not re.match(r"^https?://[^\s/]+", url):
-        raise ConfigError(f"{path}:{line}: {who}: `url` must be an http(s) URL")
+        raise ConfigError(f"{path}:{line_of(raw, 'url')}: {who}: `url` must be an http(s) URL")
     values: dict[str, Any] = {"line": line}
     for key, value in raw.items():
-        if key == "__line__":
+        if key in BOOKKEEPING:
             continue
         expected = SOURCE_KEYS[key].default
         if key in ("id", "kind", "url"):
             values[key] = value
             continue
-        values[key] = _check_type(path, line, who, key, value, expected)
+        values[key] = _check_type(path, line_of(raw, key), who, key, value, expected)
     values.setdefault("name", source_id)
     return Source(**values)

@@ -91,12 +91,12 @@ def load_curation(path: str | Path | None = None, taxonomy: Taxonomy | None = No
         raise ConfigError(f"{path}:1: expected a mapping of record URL to corrections")
     taxonomy = taxonomy or load_taxonomy()
     for url, entry in raw.items():
-        if url == "__line__":
+        if url in ("__line__", "__lines__"):
             continue
         line = entry.get("__line__", 0) if isinstance(entry, dict) else 0
         if not isinstance(entry, dict):
             raise ConfigError(f"{path}: entry {url!r} must be a mapping with set/add/remove/note")
-        unknown = [k for k in entry if k not in ("set", "add", "remove", "note", "updated", "__line__")]
+        unknown = [k for k in entry if k not in ("set", "add", "remove", "note", "updated", "__line__", "__lines__")]
         if unknown:
             raise ConfigError(f"{path}:{line}: {url}: unknown key `{unknown[0]}` (allowed: set, add, remove, note, updated)")
         entry = strip_lines(entry)

@@ -53,6 +53,9 @@ def classify_hook(console: Console | None = None, curation_file: str | None = No
 def run_harvest(db: str, config: Config, sources: list[Source], captures: Path, *, offline: bool = False,
                 workers: int | None = None, quiet: bool = False, fetcher: Fetcher | None = None) -> bool:
     """Harvest `sources` into the catalogue at `db`, showing progress and a summary; True if all succeeded."""
+    from evidence.classify.taxonomy import load_taxonomy
+
+    load_taxonomy()  # a broken taxonomy is a one-line error before anything is fetched or stored
     console = _console()
     engine = catalogue.connect(db)
     try:
@@ -193,6 +196,9 @@ def run_reclassify(db: str, curation_file: str | None) -> int:
     from evidence.classify.apply import orphan_warnings, reclassify
     from evidence.curation import load_curation
 
+    from evidence.classify.taxonomy import load_taxonomy
+
+    load_taxonomy()  # a broken taxonomy is a one-line error before any record is touched
     console = _console()
     curation = load_curation(curation_path(curation_file))
     engine = catalogue.connect(db)

@@ -187,3 +187,41 @@ def test_export_command_and_build_command(demo_db, tmp_path):
     blocked.write_text("x")
     result = invoke("--db", demo_db, "build", "--out", str(blocked / "site"), "--no-search")
     assert result.exit_code == 2 and "cannot write the site" in result.output
+
+
+HOSTILE_TITLES = ["../../../etc/passwd", "..\\..\\windows\\system32", "/absolute/path", "nul\x00byte title", "x" * 5000,
+                  "Ünïcödé fóstér çäré 児童 🙂", "CON", "", "   ", "../../../etc/passwd", ".", "..", "%2e%2e%2f", "a/b/../../c"]
+
+
+def test_hostile_titles_make_distinct_ids_and_pages_inside_the_site(tmp_path):
+    db = str(tmp_path / "paths.db")
+    engine = catalogue.connect(db)
+    with Session(engine) as session:
+        for n, title in enumerate(HOSTILE_TITLES):
+            candidate = Candidate(url=f"https://example.org/{n}/{title[:40]}", title=title or "untitled", summary="Foster care for young people.")
+            catalogue.upsert(session, candidate, "paths", utcnow(), classify_record_hook(Curation(path=tmp_path / "c.yaml")))
+        session.commit()
+        ids = [r.id for r in session.exec(catalogue.select(catalogue.Record)).all()]
+    engine.dispose()
+    assert len(ids) == len(set(ids))
+    out = tmp_path / "site"
+    build_site(db, out)
+    pages = sorted(p.name for p in (out / "records").glob("*.html") if p.name != "index.html")
+    assert len(pages) == len(ids)  # one page per record, none overwritten by another
+    for rid in ids:
+        assert re.fullmatch(r"[a-z0-9][a-z0-9-]{0,79}", rid), rid
+    outside = [p for p in tmp_path.rglob("*") if p.is_file() and out not in p.parents and p.name not in ("paths.db", "paths.db-wal", "paths.db-shm")]
+    assert outside == []
+
+
+def test_a_record_id_edited_into_a_path_stops_the_build(demo_db, tmp_path):
+    import shutil
+    import sqlite3
+
+    db = tmp_path / "edited.db"
+    shutil.copy(demo_db, db)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE record SET id = '../../escape' WHERE id = (SELECT id FROM record LIMIT 1)")
+    result = CliRunner().invoke(cli, ["--db", str(db), "build", "--out", str(tmp_path / "site"), "--no-search"])
+    assert result.exit_code == 2 and "'../../escape' is not a safe file name" in result.output
+    assert not (tmp_path / "escape.html").exists() and not (tmp_path / "site").exists()

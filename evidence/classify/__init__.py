@@ -21,7 +21,7 @@ from evidence.classify.design import (
     direction_of,
     sentences,
 )
-from evidence.classify.taxonomy import KINDS, MAX_EVIDENCE, TAXONOMY_PATH, Anchors, Taxonomy, confidence_of, load_taxonomy, lowered, match_term
+from evidence.classify.taxonomy import KINDS, MAX_EVIDENCE, Anchors, Taxonomy, confidence_of, load_taxonomy, lowered, match_term
 from evidence.extract import find_money, find_sample_size
 
 MAX_CLASSIFY_CHARS = 60_000  # long reports: the opening (summary, methods) carries the signal; bounds time
@@ -98,21 +98,17 @@ class Classification:
         }
 
 
-_ANCHORS: dict[int, Anchors] = {}
-
-
 def _anchors_for(taxonomy: Taxonomy) -> Anchors:
-    """One automaton per loaded taxonomy, holding its anchors and the design cues' (built once)."""
-    key = id(taxonomy)
-    if key not in _ANCHORS:
-        _ANCHORS[key] = Anchors([*taxonomy.anchors(), *design_anchors()])
-    return _ANCHORS[key]
+    """One automaton per loaded taxonomy, holding its anchors and the design cues' (built once, kept on it)."""
+    if taxonomy.automaton is None:
+        taxonomy.automaton = Anchors([*taxonomy.anchors(), *design_anchors()])
+    return taxonomy.automaton
 
 
 def classify(text: str, *, title: str | None = None, doc_type: str | None = None, publisher: str | None = None,
-             pub_types: list[str] | None = None, taxonomy_path: str | Path = TAXONOMY_PATH) -> Classification:
+             pub_types: list[str] | None = None, taxonomy_path: str | Path | None = None) -> Classification:
     """Classify a text (title first, if given). Pure: the same input always gives the same output."""
-    taxonomy = load_taxonomy(str(taxonomy_path))
+    taxonomy = load_taxonomy(taxonomy_path)
     body = (text or "")[:MAX_CLASSIFY_CHARS]
     if title and not body.lstrip().startswith(title.strip()[:60]):
         body = f"{title}\n\n{body}"

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ class Taxonomy:
     version: str
     terms: dict[str, dict[str, Term]]
     path: Path
+    automaton: Any = field(default=None, repr=False, compare=False)  # the classifier's Anchors, built on first use
 
     def anchors(self) -> list[str]:
         """Every pattern's anchor literal."""
@@ -114,10 +116,25 @@ def _is_word(ch: str) -> bool:
     return ch.isalnum() or ch in "_-"
 
 
+def taxonomy_path() -> Path:
+    """The taxonomy in use: EVIDENCE_TAXONOMY (set by `evidence --taxonomy FILE`), else the packaged file."""
+    return Path(os.environ.get("EVIDENCE_TAXONOMY") or TAXONOMY_PATH)
+
+
+def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
+    """Read and compile a taxonomy file (the one in use by default); a malformed one is a one-line
+    ConfigError naming the file. Compiled once per file version: an edited file is read again."""
+    path = Path(path) if path else taxonomy_path()
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read the taxonomy ({exc.strerror})") from None
+    return _load(str(path), stat.st_mtime_ns, stat.st_size)
+
+
 @functools.lru_cache(maxsize=8)
-def load_taxonomy(path: str | Path = TAXONOMY_PATH) -> Taxonomy:
-    """Read and compile a taxonomy file; a malformed one is a one-line ConfigError naming the file."""
-    path = Path(path)
+def _load(path_text: str, mtime_ns: int, size: int) -> Taxonomy:
+    path = Path(path_text)
     data = strip_lines(read_yaml_with_lines(path))
     if not isinstance(data, dict) or not all(isinstance(data.get(kind), dict) for kind in KINDS):
         raise ConfigError(f"{path}: a taxonomy needs mappings `interventions`, `outcomes` and `populations`")
