@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -97,11 +98,54 @@ def first_search_bytes(site: Path) -> int:
     return sum(gz(f) for f in files)
 
 
-def run(n: int) -> dict[str, float]:
+PELICAN_CONF = """AUTHOR = "bench"
+SITENAME = "Evidence (Pelican comparison)"
+SITEURL = ""
+RELATIVE_URLS = True
+TIMEZONE = "UTC"
+DEFAULT_LANG = "en"
+PATH = "content"
+DEFAULT_PAGINATION = 20
+FEED_ALL_ATOM = "feeds/all.atom.xml"
+CATEGORY_FEED_ATOM = None
+TRANSLATION_FEED_ATOM = None
+AUTHOR_FEED_ATOM = None
+AUTHOR_FEED_RSS = None
+"""
+
+
+def pelican_build(db: str, folder: Path) -> tuple[float, int]:
+    """The same records as Markdown articles (title, date, publisher as category, interventions as tags,
+    summary and design as body), built by Pelican's default theme in a fresh process: seconds and HTML pages."""
+    import sqlite3
+
+    content = folder / "content"
+    content.mkdir(parents=True)
+    with sqlite3.connect(db) as conn:
+        tags: dict[str, list[str]] = {}
+        for rid, tag in conn.execute("SELECT record_id, tag FROM recordtag WHERE kind = 'intervention'"):
+            tags.setdefault(rid, []).append(tag)
+        for rid, title, publisher, published, summary, design in conn.execute(
+                "SELECT id, title, publisher, published, summary, study_design FROM record"):
+            date = (published or "2020-01") + ("-01" if len(published or "") == 7 else "")
+            (content / f"{rid}.md").write_text(
+                f"Title: {title}\nDate: {date}\nCategory: {publisher}\nTags: {', '.join(tags.get(rid, []))}\nSlug: {rid}\n\n"
+                f"{summary}\n\nStudy design: {design}.\n", encoding="utf-8")
+    (folder / "pelicanconf.py").write_text(PELICAN_CONF, encoding="utf-8")
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pelican", str(content), "-o", str(folder / "output"), "-s", str(folder / "pelicanconf.py"), "-q"],
+                   cwd=folder, check=True, capture_output=True)
+    seconds = time.perf_counter() - started
+    return seconds, sum(1 for _ in (folder / "output").rglob("*.html"))
+
+
+def run(n: int, pelican: bool = False) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         db = str(Path(tmp) / "bench.db")
         make_catalogue(db, n)
         without, rss_without = timed_build(db, Path(tmp) / "plain", search=False)
+        our_pages = sum(1 for _ in (Path(tmp) / "plain").rglob("*.html"))
+        pelican_s, pelican_pages = pelican_build(db, Path(tmp) / "pelican") if pelican else (0.0, 0)
         site = Path(tmp) / "site"
         full, rss_full = timed_build(db, site, search=True)
         engine = catalogue.connect(db)
@@ -121,7 +165,8 @@ def run(n: int) -> dict[str, float]:
         result = {"n": n, "build_no_search": without, "build_full": full, "rebuild_one": rebuild, "rebuild_one_with_index": rebuild_search,
                   "peak_mb": max(rss_without, rss_full) / 1024, "site_mb": size / 1e6,
                   "map_kb": (gz(site / "map.html") + gz(site / "static" / "map.js") + gz(site / "static" / "style.css")) / 1024,
-                  "search_kb": first_search_bytes(site) / 1024}
+                  "search_kb": first_search_bytes(site) / 1024, "our_pages": our_pages,
+                  "pelican_s": pelican_s, "pelican_pages": pelican_pages}
         shutil.rmtree(site, ignore_errors=True)
     return result
 
@@ -130,13 +175,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="1000,10000,50000")
     parser.add_argument("--write", action="store_true")
+    parser.add_argument("--pelican", action="store_true", help="also build the same records with Pelican (pip install 'pelican[markdown]')")
     args = parser.parse_args()
-    rows = [run(int(n)) for n in args.sizes.split(",")]
+    rows = [run(int(n), args.pelican) for n in args.sizes.split(",")]
     table = ["| records | build (no search) | build with Pagefind | rebuild after 1 new | same + index | peak memory | site size | map page (gzip) | first search (gzip) |",
              "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         table.append(f"| {r['n']:,} | {r['build_no_search']:.1f} s | {r['build_full']:.1f} s | {r['rebuild_one']:.1f} s | "
                      f"{r['rebuild_one_with_index']:.1f} s | {r['peak_mb']:.0f} MB | {r['site_mb']:.0f} MB | {r['map_kb']:.0f} KB | {r['search_kb']:.0f} KB |")
+    if args.pelican:
+        table += ["", "| records | ours: pages, build without search | Pelican (default theme, Markdown): pages, build | seconds per page, ours | seconds per page, Pelican | ratio per page |",
+                  "|---|---|---|---|---|---|"]
+        for r in rows:
+            ours, theirs = r["build_no_search"] / r["our_pages"], r["pelican_s"] / max(r["pelican_pages"], 1)
+            table.append(f"| {r['n']:,} | {r['our_pages']:,} pages, {r['build_no_search']:.1f} s | {r['pelican_pages']:,} pages, "
+                         f"{r['pelican_s']:.1f} s | {ours * 1000:.2f} ms | {theirs * 1000:.2f} ms | {theirs / ours:.1f}x |")
     text = "\n".join(table)
     print(text)
     print(json.dumps(rows))

@@ -363,13 +363,16 @@ def last_runs(session: Session) -> dict[str, HarvestRun]:
     return {run.source_id: run for run in rows}
 
 
-def tags_of(session: Session, record_ids: Iterable[str]) -> dict[str, list[RecordTag]]:
-    """The tags of several records, grouped by record id."""
+def tags_of(session: Session, record_ids: Iterable[str]) -> dict[str, list[Any]]:
+    """The tags of several records, grouped by record id: read-only rows (attribute access like RecordTag),
+    fetched with SQLAlchemy Core: building ORM objects cost the site build seconds at 10,000 records."""
     ids = list(record_ids)
-    grouped: dict[str, list[RecordTag]] = {i: [] for i in ids}
+    grouped: dict[str, list[Any]] = {i: [] for i in ids}
+    table = RecordTag.__table__  # type: ignore[attr-defined]
+    connection = session.connection()
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
-        for tag in session.exec(select(RecordTag).where(RecordTag.record_id.in_(chunk))).all():  # type: ignore[attr-defined]
+        for tag in connection.execute(select(table).where(table.c.record_id.in_(chunk))).all():
             grouped[tag.record_id].append(tag)
     return grouped
 

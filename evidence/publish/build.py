@@ -78,7 +78,9 @@ def load(db: str, base_url: str = "") -> SiteData:
     engine = catalogue.connect(db)
     try:
         with Session(engine) as session:
-            records = list(session.exec(select(Record).order_by(Record.first_seen.desc(), Record.id)).all())  # type: ignore[attr-defined]
+            table = Record.__table__  # type: ignore[attr-defined]
+            # read-only rows through Core (attribute access like Record): no ORM objects for 10,000s of records
+            records = list(session.connection().execute(select(table).order_by(table.c.first_seen.desc(), table.c.id)).all())
             tags = catalogue.tags_of(session, [r.id for r in records])
             links: dict[str, list[dict[str, str]]] = {}
             for link in session.exec(select(RecordLink)).all():
