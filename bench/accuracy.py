@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from results import append_results  # noqa: E402
+from results import report  # noqa: E402
 CORPUS = ROOT.parent / "shared" / "corpus"
 
 from evidence.classify import classify  # noqa: E402
@@ -83,9 +83,7 @@ def main() -> None:
     header = (f"Classifier accuracy, {'tuning' if args.tuning else 'held-out'} part: {len(part)} of {len(items)} labelled texts "
               f"({', '.join(f'{n} {o}' for o, n in origins.most_common())})\n")
     table = header + "\n" + evaluate(part, show_errors=args.tuning)
-    print(table)
-    if args.write and not args.tuning:
-        append_results(table)
+    report(table, args.write and not args.tuning)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from results import append_results  # noqa: E402
+from results import report  # noqa: E402
 SEEDS = ROOT.parent / "shared" / "corpus" / "seeds"
 
 from evidence.classify import classify  # noqa: E402
@@ -47,9 +47,7 @@ def main() -> None:
         rates.append(len(batch) / (time.process_time() - started))
     table = (f"| classifier: {args.count} summaries of 2 KB ({len(pool)} distinct windows of the seeds), median of {args.repeat} | value | target |\n"
              f"|---|---|---|\n| summaries per second, one core | {statistics.median(rates):.0f} | >= 1000 |\n")
-    print(table)
-    if args.write:
-        append_results(table)
+    report(table, args.write)
 
 
 if __name__ == "__main__":

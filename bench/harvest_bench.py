@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from results import append_results  # noqa: E402
+from results import report  # noqa: E402
 sys.path.insert(0, str(ROOT / "tests"))
 
 from server import RecordedServer  # noqa: E402
@@ -88,9 +88,7 @@ def main() -> None:
              f"| records fetched, extracted, classified and stored per second | {records / first:.0f} | >= 500 |\n"
              f"| second harvest (every answer 304) | {second:.2f} s | |\n"
              f"| second / first | {second / first:.1%} | <= 10% |\n")
-    print(table)
-    if args.write:
-        append_results(table)
+    report(table, args.write)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
-from results import append_results  # noqa: E402
+from results import report  # noqa: E402
 
 from sqlalchemy import insert  # noqa: E402
 
@@ -190,11 +190,8 @@ def main() -> None:
             ours, theirs = r["build_no_search"] / r["our_pages"], r["pelican_s"] / max(r["pelican_pages"], 1)
             table.append(f"| {r['n']:,} | {r['our_pages']:,} pages, {r['build_no_search']:.1f} s | {r['pelican_pages']:,} pages, "
                          f"{r['pelican_s']:.1f} s | {ours * 1000:.2f} ms | {theirs * 1000:.2f} ms | {theirs / ours:.1f}x |")
-    text = "\n".join(table)
-    print(text)
+    report("\n".join(table), args.write)
     print(json.dumps(rows))
-    if args.write:
-        append_results(text)
 
 
 if __name__ == "__main__":

@@ -118,6 +118,9 @@ def slugify(text: str, limit: int = 60) -> str:
     return slug[:limit].rstrip("-") or "record"
 
 
+SAFE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")  # what record_id makes: ids name the site's files
+
+
 def record_id(title: str, key: str) -> str:
     """A stable, path-safe id: a slug of the title plus a short hash of the URL key."""
     return f"{slugify(title)}-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:8]}"

@@ -24,7 +24,7 @@ import yaml
 from evidence.catalogue import canonical_url
 from evidence.classify.design import DIRECTIONS, EVIDENCE_LEVELS
 from evidence.classify.taxonomy import Taxonomy, load_taxonomy
-from evidence.config import ConfigError, read_yaml_with_lines, strip_lines
+from evidence.config import BOOKKEEPING, ConfigError, read_yaml_with_lines, strip_lines
 
 DEFAULT_PATH = "curation.yaml"
 SETTABLE = {"study_design", "direction", "doc_type", "publisher", "published", "title", "evidence_level"}
@@ -91,12 +91,12 @@ def load_curation(path: str | Path | None = None, taxonomy: Taxonomy | None = No
         raise ConfigError(f"{path}:1: expected a mapping of record URL to corrections")
     taxonomy = taxonomy or load_taxonomy()
     for url, entry in raw.items():
-        if url in ("__line__", "__lines__"):
+        if url in BOOKKEEPING:
             continue
         line = entry.get("__line__", 0) if isinstance(entry, dict) else 0
         if not isinstance(entry, dict):
             raise ConfigError(f"{path}: entry {url!r} must be a mapping with set/add/remove/note")
-        unknown = [k for k in entry if k not in ("set", "add", "remove", "note", "updated", "__line__", "__lines__")]
+        unknown = [k for k in entry if k not in ("set", "add", "remove", "note", "updated", *BOOKKEEPING)]
         if unknown:
             raise ConfigError(f"{path}:{line}: {url}: unknown key `{unknown[0]}` (allowed: set, add, remove, note, updated)")
         entry = strip_lines(entry)

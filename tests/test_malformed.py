@@ -55,20 +55,25 @@ def serve_listing(server, prefix: str, items: list[tuple[str, bytes, str]]) -> s
     return server.url(f"/{prefix}/")
 
 
+def harvest_listing(server, tmp_path, kind: str, items: list[tuple[str, bytes, str]]):
+    """Serve the items behind one listing page, harvest it as one `kind` source; its result and catalogue path."""
+    url = serve_listing(server, kind, items)
+    config = load_config(write_sources(tmp_path, [{"id": kind, "kind": kind, "url": url, "max_items": 1000}]))
+    db = str(tmp_path / "c.db")
+    with make_fetcher(None) as fetcher:
+        result = run(db, config, fetcher)[kind]
+    assert result.status == "ok", result.message
+    return result, db
+
+
 def test_every_trafilatura_and_htmldate_page_gives_a_record_or_a_one_line_error(server, tmp_path):
     pages = web_pages()
     assert len(pages) >= 120
-    items = [(p["path"].name, p["path"].read_bytes(), "text/html") for p in pages]
-    url = serve_listing(server, "web", items)
-    config = load_config(write_sources(tmp_path, [{"id": "web", "kind": "html", "url": url, "max_items": 1000}]))
-    db = str(tmp_path / "c.db")
-    with make_fetcher(None) as fetcher:
-        result = run(db, config, fetcher)["web"]
-    assert result.status == "ok", result.message
+    result, db = harvest_listing(server, tmp_path, "html", [(p["path"].name, p["path"].read_bytes(), "text/html") for p in pages])
     stored = {r.url: r for r in records(db)}
     assert result.fetched == len(pages)
     assert all("\n" not in e and len(e) < 400 for e in result.item_errors)
-    by_path = {f"/web/{n}/{p['path'].name}": p for n, p in enumerate(pages)}
+    by_path = {f"/html/{n}/{p['path'].name}": p for n, p in enumerate(pages)}
     titled = dated = title_gold = date_gold = 0
     for path, page in by_path.items():
         record = stored.get(server.url(path))
@@ -93,13 +98,7 @@ def test_every_sample_pdf_gives_a_record_or_a_one_line_error(server, tmp_path):
     described = {entry["path"]: entry for entry in json.loads((folder / "files.json").read_text(encoding="utf-8"))["data"]}
     pdfs = sorted(folder.rglob("*.pdf"))
     assert len(pdfs) >= 20
-    items = [(p.name, p.read_bytes(), "application/pdf") for p in pdfs]
-    url = serve_listing(server, "pdf", items)
-    config = load_config(write_sources(tmp_path, [{"id": "pdfs", "kind": "pdf", "url": url, "max_items": 100}]))
-    db = str(tmp_path / "c.db")
-    with make_fetcher(None) as fetcher:
-        result = run(db, config, fetcher)["pdfs"]
-    assert result.status == "ok", result.message
+    result, db = harvest_listing(server, tmp_path, "pdf", [(p.name, p.read_bytes(), "application/pdf") for p in pdfs])
     stored = {r.url.rsplit("/", 1)[-1]: r for r in records(db)}
     assert result.new + result.updated + result.errors == len(pdfs)  # "updated": the same document met twice (merged)
     for error in result.item_errors:

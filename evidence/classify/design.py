@@ -171,6 +171,8 @@ def _bounded(low: str, start: int, end: int, check_end: bool = True) -> bool:
     if start > 0 and low[start - 1].isalnum():
         return False
     return not (check_end and end < len(low) and low[end].isalnum())
+
+
 # A text that describes a study of its own but no recognisable design stays "unclear"; one that
 # describes no study at all (no design, sample, participants or findings) is expert opinion or description.
 _OWN_STUDY = re.compile(
@@ -178,6 +180,7 @@ _OWN_STUDY = re.compile(
     r"|\bparticipants?\b|\bpatients (?:will|were|are)\b|\bwe (?:found|observed|measured|recruited|enrolled|conducted|carried out)\b"
     r"|\benrol\w*|\brecruit\w*|\bsubjects\b|\bsample of\b|\bfindings\b|\bresults\b")
 DESCRIPTIVE_MIN_CHARS = 400
+
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 
 NEWS_DOC_TYPES = {"news", "blog", "press_release", "comment", "editorial", "letter", "interview"}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -33,7 +32,6 @@ from evidence.publish.evidence_map import FLAG_RULE, RATING_RULES, Cell, MapReco
 from evidence.publish.exports import export, safe_json
 from evidence.publish.feeds import atom_feed
 
-SAFE_ID = re.compile(r"[a-z0-9][a-z0-9-]{0,79}")
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STATE_FILE = ".evidence-build.json"
 LEVEL_NAMES = {5: "Systematic review", 4: "Randomised trial", 3: "Comparison group", 2: "Before-and-after or observational",
@@ -94,7 +92,7 @@ def load(db: str, base_url: str = "") -> SiteData:
         engine.dispose()
     rows, map_records = [], []
     for record in records:
-        if not SAFE_ID.fullmatch(record.id):  # ids name files: only the slugs catalogue.record_id makes are written
+        if not catalogue.SAFE_ID.fullmatch(record.id):  # ids name files: only the slugs catalogue.record_id makes are written
             raise ConfigError(f"{db}: record id {record.id[:80]!r} is not a safe file name (letters, digits, hyphens); "
                               "the catalogue was edited by hand: fix or delete that row")
         grouped: dict[str, list[Any]] = {"intervention": [], "outcome": [], "population": []}
