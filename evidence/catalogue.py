@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import delete, event, func, insert, update
+from sqlalchemy import Text, delete, event, func, insert, type_coerce, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine, select
@@ -364,6 +364,17 @@ def last_runs(session: Session) -> dict[str, HarvestRun]:
     newest = select(HarvestRun.source_id, func.max(HarvestRun.id).label("run_id")).group_by(HarvestRun.source_id).subquery()
     rows = session.exec(select(HarvestRun).join(newest, HarvestRun.id == newest.c.run_id)).all()
     return {run.source_id: run for run in rows}
+
+
+def all_tags(session: Session, raw_evidence: bool = False) -> dict[str, list[Any]]:
+    """Every record's tags, grouped by record id: read-only rows, as tags_of, in one query.
+    With `raw_evidence`, each tag's evidence is its JSON text, for callers that decode only what they show."""
+    grouped: dict[str, list[Any]] = {}
+    table = RecordTag.__table__  # type: ignore[attr-defined]
+    columns = [type_coerce(c, Text).label(c.name) if raw_evidence and c.name == "evidence" else c for c in table.c]
+    for tag in session.connection().execute(select(*columns)).all():
+        grouped.setdefault(tag.record_id, []).append(tag)
+    return grouped
 
 
 def tags_of(session: Session, record_ids: Iterable[str]) -> dict[str, list[Any]]:

@@ -214,9 +214,11 @@ def curate(ctx: click.Context, record_id: str, set_fields: tuple[str, ...], add_
 @click.option("--base-url", default=None, metavar="URL",
               help="Where the site will be served (https://example.org/evidence); used for the absolute URLs of feeds and the sitemap.")
 @click.option("--no-search", is_flag=True, help="Skip the Pagefind search index (faster; the search page then finds nothing).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Processes rendering record pages and downloads on large sites [default: one per CPU core, at most 4].")
 @click.pass_context
 @library_errors
-def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool) -> None:
+def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, jobs: int | None) -> None:
     """Build the static site: evidence map, intervention and record pages, search, feeds, downloads.
 
     Links are relative, so the folder works opened from disk or served under any path. A rebuild
@@ -226,10 +228,11 @@ def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool) -
     Examples:
       evidence build
       evidence build --out public --base-url https://example.org/evidence
+      evidence build --no-search --jobs 1      # quick look, one process
     """
     from evidence.runner import run_build
 
-    run_build(ctx.obj["db"], Path(out), base_url, search=not no_search)
+    run_build(ctx.obj["db"], Path(out), base_url, search=not no_search, jobs=jobs)
 
 
 @cli.command("export")

@@ -289,13 +289,13 @@ def run_curate(db: str, record_id: str, set_fields: list[tuple[str, str]], add: 
         engine.dispose()
 
 
-def run_build(db: str, out: Path, base_url: str | None, *, search: bool = True) -> None:
+def run_build(db: str, out: Path, base_url: str | None, *, search: bool = True, jobs: int | None = None) -> None:
     """Build the site, then its search index; print what was written."""
     from evidence.publish.build import build_site
     from evidence.publish.search import SearchUnavailable, index_site
 
     console = _console()
-    report = build_site(db, out, base_url)
+    report = build_site(db, out, base_url, jobs)
     console.print(f"Built {report.pages} pages for {report.records} records into {out}: {report.written} files written, "
                   f"{report.unchanged} unchanged, {report.removed} removed; {len(report.added)} new records since the last build.")
     if search:

@@ -142,6 +142,36 @@ def test_rebuild_rewrites_only_what_changed(demo_db, tmp_path):
     assert "A new study of specialist foster care" in changes
 
 
+def test_worker_processes_build_the_same_site_as_one_process(demo_db, tmp_path, monkeypatch):
+    import evidence.publish.build as build
+
+    monkeypatch.setattr(build, "PARALLEL_FROM", 1)  # the demo catalogue is small: use the workers anyway
+    one, two = tmp_path / "one", tmp_path / "two"
+    build_site(demo_db, one, jobs=1)
+    report = build_site(demo_db, two, jobs=2)
+    files = sorted(p.relative_to(two).as_posix() for p in two.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(one).as_posix() for p in one.rglob("*") if p.is_file())
+    assert any(f.startswith("records/") for f in files) and "downloads/catalogue.ris" in files
+    for name in files:
+        if name not in ("changes.html", build.STATE_FILE):  # these say when they were built
+            assert (one / name).read_bytes() == (two / name).read_bytes(), name
+    assert report.written == len(files) - 1 and not list(two.rglob("*.tmp"))  # every file but the state, no leftovers
+    assert build_site(demo_db, two, jobs=2).written <= 2
+
+
+def test_a_failing_worker_stops_the_build_with_its_error(demo_db, tmp_path, monkeypatch):
+    import evidence.publish.build as build
+
+    def broken(row, data):
+        raise RuntimeError("a record page could not be rendered")
+
+    monkeypatch.setattr(build, "PARALLEL_FROM", 1)
+    monkeypatch.setattr(build, "_jsonld", broken)  # called inside the workers, which inherit it by fork
+    with pytest.raises(RuntimeError, match="could not be rendered"):
+        build_site(demo_db, tmp_path / "site", jobs=2)
+    assert not (tmp_path / "site" / build.STATE_FILE).exists()  # not recorded as built: the next build starts over
+
+
 def test_hostile_records_come_out_inert_everywhere(tmp_path):
     db = str(tmp_path / "hostile.db")
     engine = catalogue.connect(db)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
-import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +24,40 @@ from markupsafe import Markup
 from sqlmodel import Session, select
 
 from evidence import __version__, catalogue
-from evidence.classify.design import DESIGN_LABELS, DIRECTIONS, EVIDENCE_LEVELS, SCALE_VERSION
+from evidence.classify.design import (
+    DESIGN_LABELS,
+    DIRECTIONS,
+    EVIDENCE_LEVELS,
+    SCALE_VERSION,
+)
 from evidence.classify.taxonomy import load_taxonomy
 from evidence.config import ConfigError
 from evidence.extract import safe_link
 from evidence.models import HarvestRun, Record, RecordLink
-from evidence.publish.evidence_map import FLAG_RULE, RATING_RULES, Cell, MapRecord, evidence_map, map_json, rate
-from evidence.publish.exports import export, safe_json
+from evidence.publish.evidence_map import (
+    FLAG_RULE,
+    RATING_RULES,
+    Cell,
+    MapRecord,
+    evidence_map,
+    map_json,
+    rate,
+)
+from evidence.publish.exports import (
+    bibtex_entry,
+    export,
+    ris_entry,
+    safe_json,
+    to_bibtex,
+    to_ris,
+)
 from evidence.publish.feeds import atom_feed
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STATE_FILE = ".evidence-build.json"
 LEVEL_NAMES = {5: "Systematic review", 4: "Randomised trial", 3: "Comparison group", 2: "Before-and-after or observational",
                1: "Qualitative or case review", 0: "Guidance or expert opinion"}
+UNPUBLISHED = {"text", "extra", "url_key", "title_key", "content_hash"}  # Record columns no page or download shows
 CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'")  # frame-ancestors is ignored in <meta>
 
@@ -77,9 +99,11 @@ def load(db: str, base_url: str = "") -> SiteData:
     try:
         with Session(engine) as session:
             table = Record.__table__  # type: ignore[attr-defined]
-            # read-only rows through Core (attribute access like Record): no ORM objects for 10,000s of records
-            records = list(session.connection().execute(select(table).order_by(table.c.first_seen.desc(), table.c.id)).all())
-            tags = catalogue.tags_of(session, [r.id for r in records])
+            # read-only rows through Core (attribute access like Record): no ORM objects for 10,000s of records,
+            # and not the columns pages never show (full text, bookkeeping)
+            columns = [c for c in table.c if c.name not in UNPUBLISHED]
+            records = list(session.connection().execute(select(*columns).order_by(table.c.first_seen.desc(), table.c.id)).all())
+            tags = catalogue.all_tags(session, raw_evidence=True)  # decoded only for the record pages rendered
             links: dict[str, list[dict[str, str]]] = {}
             for link in session.exec(select(RecordLink)).all():
                 safe = safe_link(link.url)
@@ -96,7 +120,7 @@ def load(db: str, base_url: str = "") -> SiteData:
             raise ConfigError(f"{db}: record id {record.id[:80]!r} is not a safe file name (letters, digits, hyphens); "
                               "the catalogue was edited by hand: fix or delete that row")
         grouped: dict[str, list[Any]] = {"intervention": [], "outcome": [], "population": []}
-        for tag in sorted(tags.get(record.id, []), key=lambda t: (-t.confidence, t.tag)):
+        for tag in sorted(tags.get(record.id, ()), key=lambda t: (-t.confidence, t.tag)):
             grouped.setdefault(tag.kind, []).append(tag)
         row = _row(record, grouped, links.get(record.id, []))
         rows.append(row)
@@ -123,7 +147,7 @@ def load(db: str, base_url: str = "") -> SiteData:
                         "new": run.new if run else 0, "errors": run.errors if run else 0, "message": run.message if run else None})
     return SiteData(rows=rows, map_records=map_records, cells=cells, ratings=ratings, interventions=interventions,
                     outcomes=outcomes, populations={p: taxonomy.terms["populations"][p] for p in taxonomy.ids("populations")},
-                    sources=sources, built_at=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                    sources=sources, built_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
                     base_url=(base_url or "").rstrip("/"), taxonomy_version=taxonomy.version)
 
 
@@ -138,7 +162,7 @@ def _row(record: Record, tags: dict[str, list[Any]], links: list[dict[str, str]]
         "source_id": record.source_id, "first_seen": record.first_seen, "last_seen": record.last_seen,
         "curated": record.curated, "summary": record.summary,
         # page-only fields
-        "tags": {kind: [{"tag": t.tag, "confidence": t.confidence, "direction": t.direction, "evidence": t.evidence, "curated": t.curated}
+        "tags": {kind: [{"tag": t.tag, "confidence": t.confidence, "direction": t.direction, "evidence_json": t.evidence, "curated": t.curated}
                         for t in group] for kind, group in tags.items()}, "links": [l for l in (record.links or []) if safe_link(l.get("url"))], "money": record.money or [],
         "sample_size": record.sample_size, "project_ref": record.project_ref, "covered_by": links, "covers": record.covers,
         "rationale": classification.get("rationale_offsets") or [], "direction_rationale": classification.get("direction_rationale") or [],
@@ -174,22 +198,39 @@ def template_digest() -> str:
     return digest.hexdigest()
 
 
-def render(data: SiteData, env: Environment | None = None, previous: dict[str, str] | None = None,
-           out: Path | None = None) -> tuple[dict[str, bytes], set[str], dict[str, str]]:
-    """Every output file of the site: (path -> bytes rendered, paths kept as they are, page digests).
+def _common(data: SiteData) -> dict[str, Any]:
+    """What every page's template sees."""
+    return {"built_at": data.built_at, "interventions": data.interventions, "outcomes": data.outcomes,
+            "populations": data.populations, "ratings": data.ratings, "taxonomy_version": data.taxonomy_version,
+            "scale_version": SCALE_VERSION}
 
-    A record page whose inputs (its row, the taxonomy and the templates) hash as in the previous
-    build, and whose file still exists, is not rendered again: its path is returned as kept.
+
+def plan(data: SiteData, previous: dict[str, str] | None, out: Path | None) -> tuple[list[dict[str, Any]], set[str], dict[str, str]]:
+    """Which record pages to render: (rows to render, paths kept as they are, every record page's digest).
+
+    A record page whose inputs (its row, the taxonomy, the templates and the base URL) hash as in the
+    previous build, and whose file still exists, is kept without rendering it again.
     """
-    env = env or environment()
-    files: dict[str, bytes] = {}
-    kept: set[str] = set()
-    digests: dict[str, str] = {}
     previous = previous or {}
     salt = template_digest() + data.taxonomy_version + (data.base_url or "")
-    common = {"built_at": data.built_at, "interventions": data.interventions, "outcomes": data.outcomes,
-              "populations": data.populations, "ratings": data.ratings, "taxonomy_version": data.taxonomy_version,
-              "scale_version": SCALE_VERSION}
+    todo, kept, digests = [], set(), {}
+    for row in data.rows:
+        path = f"records/{row['id']}.html"
+        digest = hashlib.sha1((salt + repr(row)).encode()).hexdigest()  # rows are plain dicts, lists and scalars built in one order
+        digests[path] = digest
+        if previous.get(path) == digest and out is not None and (out / path).is_file():
+            kept.add(path)
+        else:
+            todo.append(row)
+    return todo, kept, digests
+
+
+def render(data: SiteData, env: Environment | None = None, record_pages: Iterable[str] = ()) -> dict[str, bytes]:
+    """The site's pages, feeds, sitemap and static files (not the record pages, see render_record; nor the
+    downloads, see downloads): path -> bytes. `record_pages` (their paths) go into the sitemap."""
+    env = env or environment()
+    files: dict[str, bytes] = {}
+    common = _common(data)
 
     def page(path: str, template: str, **context: Any) -> None:
         depth = path.count("/")
@@ -233,31 +274,14 @@ def render(data: SiteData, env: Environment | None = None, previous: dict[str, s
         page(f"interventions/{intervention}.html", "intervention.html", intervention=intervention, rows=recs, flagged=flagged,
              rating=data.ratings[intervention], rules=RATING_RULES, flag_rule=FLAG_RULE,
              outcome_counts={o: data.cells[(intervention, o)] for o in data.outcomes}, direction_of=_direction,
-             money=[(r, m) for r in recs for m in r["money"]])
+             money=[(r, m) for r in recs for m in r["money"]],
+             by_level=[(level, [r for r in recs if r["evidence_level"] == level]) for level in (5, 4, 3, 2, 1, 0, None)])
     page("records/index.html", "records.html", rows=data.rows)
-    for row in data.rows:
-        path = f"records/{row['id']}.html"
-        digest = hashlib.sha1((salt + json.dumps(row, sort_keys=True, default=str)).encode()).hexdigest()
-        digests[path] = digest
-        if previous.get(path) == digest and out is not None and (out / path).is_file():
-            kept.add(path)
-            continue
-        citable = export_rows([row])
-        page(path, "record.html", row=row, jsonld=_jsonld(row, data), ris=export(citable, "ris", {}), bibtex=export(citable, "bibtex", {}))
     page("sources.html", "sources.html", sources=data.sources)
     page("method.html", "method.html", levels=EVIDENCE_LEVELS, directions=DIRECTIONS, rules=RATING_RULES, flag_rule=FLAG_RULE)
     page("search.html", "search.html")
     page("downloads.html", "downloads.html", total=len(data.rows))
     page("404.html", "404.html")
-    meta = {"generator": f"evidence {__version__}", "built_at": data.built_at, "scale_version": SCALE_VERSION,
-            "taxonomy_version": data.taxonomy_version, "records": len(data.rows)}
-    open_rows = export_rows(data.rows)
-    files["downloads/catalogue.csv"] = export(open_rows, "csv", meta).encode("utf-8")
-    files["downloads/catalogue.json"] = export(open_rows, "json", meta).encode("utf-8")
-    files["downloads/catalogue.ris"] = export(open_rows, "ris", meta).encode("utf-8")
-    files["downloads/catalogue.bib"] = export(open_rows, "bibtex", meta).encode("utf-8")
-    labels = {k: v.label for k, v in {**data.interventions, **data.outcomes}.items()}
-    files["downloads/map.json"] = safe_json(map_json(data.cells, labels), indent=1).encode("utf-8")
     base = data.base_url or "."
     files["feeds/all.xml"] = atom_feed("New evidence on child sexual exploitation", f"{base}/feeds/all.xml", f"{base}/index.html",
                                        [_feed_entry(r, data) for r in data.rows])
@@ -265,10 +289,105 @@ def render(data: SiteData, env: Environment | None = None, previous: dict[str, s
         entries = [_feed_entry(r, data) for r in data.rows if intervention in r["interventions"]]
         files[f"feeds/{intervention}.xml"] = atom_feed(f"New evidence: {term.label}", f"{base}/feeds/{intervention}.xml",
                                                        f"{base}/interventions/{intervention}.html", entries)
-    files["sitemap.xml"] = _sitemap([p for p in [*files, *kept] if p.endswith(".html") and p != "404.html"], data.base_url)
+    files["sitemap.xml"] = _sitemap([p for p in [*files, *record_pages] if p.endswith(".html") and p != "404.html"], data.base_url)
     for static in sorted((TEMPLATES / "static").glob("*")):
         files[f"static/{static.name}"] = static.read_bytes()
-    return files, kept, digests
+    return files
+
+
+def downloads(data: SiteData, citations: dict[str, tuple[str, str]] | None = None) -> dict[str, bytes]:
+    """The open-data downloads: the catalogue as CSV, JSON, RIS and BibTeX, and the map as JSON.
+    `citations` (record id -> RIS, BibTeX entry) is filled in, for record pages rendered after."""
+    files: dict[str, bytes] = {}
+    meta = {"generator": f"evidence {__version__}", "built_at": data.built_at, "scale_version": SCALE_VERSION,
+            "taxonomy_version": data.taxonomy_version, "records": len(data.rows)}
+    open_rows = export_rows(data.rows)
+    files["downloads/catalogue.csv"] = export(open_rows, "csv", meta).encode("utf-8")
+    files["downloads/catalogue.json"] = export(open_rows, "json", meta).encode("utf-8")
+    citations = {} if citations is None else citations
+    for row in data.rows:  # each record's citations, made once for its page and the downloads
+        if row["id"] not in citations:
+            citations[row["id"]] = (ris_entry(row), bibtex_entry(row))
+    files["downloads/catalogue.ris"] = to_ris(open_rows, {i: c[0] for i, c in citations.items()}).encode("utf-8")
+    files["downloads/catalogue.bib"] = to_bibtex(open_rows, {i: c[1] for i, c in citations.items()}).encode("utf-8")
+    labels = {k: v.label for k, v in {**data.interventions, **data.outcomes}.items()}
+    files["downloads/map.json"] = safe_json(map_json(data.cells, labels), indent=1).encode("utf-8")
+    return files
+
+
+PARALLEL_FROM = 2000  # records: below this, starting processes costs more than it saves
+_JOB: tuple[Any, ...] = ()  # what forked workers work from: set before the fork, inherited, never pickled
+
+
+class Background:
+    """The record pages and the downloads, rendered and written to disk. With several jobs and a large site,
+    forked worker processes start on them at once, while this process renders the other pages; otherwise
+    they run here, on wait()."""
+
+    def __init__(self, rows: list[dict[str, Any]], data: SiteData, env: Environment, folder: SiteFolder, jobs: int) -> None:
+        global _JOB
+        _JOB = (data, env, _common(data), str(folder.root), {})
+        self.rows = rows
+        self.pool: Any = None
+        self.pending: list[Any] = []
+        if jobs > 1 and len(data.rows) >= PARALLEL_FROM and "fork" in multiprocessing.get_all_start_methods():
+            self.pool = multiprocessing.get_context("fork").Pool(jobs)
+            self.pending.append(self.pool.apply_async(_write_downloads))  # the longest single task: first
+            size = -(-len(rows) // (jobs * 4)) or 1  # a few chunks a worker, so one slow chunk does not hold the others up
+            self.pending += [self.pool.apply_async(_render_records, (rows[start : start + size],)) for start in range(0, len(rows), size)]
+
+    def wait(self) -> tuple[int, int, set[str]]:
+        """(files written, files unchanged, download paths) once everything is on disk; a worker's error is raised here."""
+        global _JOB
+        try:
+            if self.pool is None:
+                done = [_write_downloads(), _render_records(self.rows)]  # downloads first: their citations are reused
+            else:
+                done = [task.get() for task in self.pending]
+                self.pool.close()
+                self.pool.join()
+            return sum(d[0] for d in done), sum(d[1] for d in done), {p for d in done for p in d[2]}
+        finally:
+            self.close()
+            _JOB = ()
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool = None
+
+
+def _write_downloads() -> tuple[int, int, list[str]]:
+    data, _env, _common_context, root, citations = _JOB
+    files = downloads(data, citations)
+    written = 0
+    for rel, content in files.items():
+        os.makedirs(os.path.dirname(f"{root}/{rel}"), exist_ok=True)
+        written += _put(root, rel, content)
+    return written, len(files) - written, list(files)
+
+
+def _render_records(rows: list[dict[str, Any]]) -> tuple[int, int, list[str]]:
+    data, env, common, root, citations = _JOB
+    template = env.get_template("record.html")
+    written = 0
+    for row in rows:
+        ris, bibtex = citations.get(row["id"]) or (ris_entry(row), bibtex_entry(row))
+        path = f"records/{row['id']}.html"
+        tags = {kind: [{**tag, "evidence": _evidence(tag["evidence_json"])} for tag in group] for kind, group in row["tags"].items()}
+        html = template.render(root="../", path=path, **common, row={**row, "tags": tags}, jsonld=_jsonld(row, data), ris=ris,
+                               bibtex=bibtex)
+        written += _put(root, path, html.encode("utf-8"))
+    return written, len(rows) - written, []
+
+
+def _evidence(text: str | None) -> list[dict[str, Any]]:
+    """A tag's evidence (its JSON text as stored): the phrases, each with a "phrase" key."""
+    try:
+        phrases = json.loads(text or "[]")
+    except ValueError:
+        return []
+    return [p for p in phrases if isinstance(p, dict) and "phrase" in p] if isinstance(phrases, list) else []
 
 
 def _direction(row: dict[str, Any], intervention: str) -> str:
@@ -309,60 +428,116 @@ def _sitemap(paths: list[str], base_url: str) -> bytes:
     return f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
 
 
-def write(out: Path, files: dict[str, bytes], report: BuildReport, kept: set[str] | None = None) -> None:
-    """Write only the files whose bytes changed; remove files the site no longer has (but keep search's index)."""
-    out = Path(out)
+class SiteFolder:
+    """The output folder: checked writable before anything is written; files replaced whole, only when their bytes change."""
+
+    def __init__(self, out: Path) -> None:
+        self.root = Path(out)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            probe = self.root / ".write-test"
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(f"{out}: cannot write the site here ({exc.strerror}); choose another --out") from None
+
+    def write(self, files: dict[str, bytes], report: BuildReport) -> None:
+        """Write the files whose bytes changed."""
+        for folder in sorted({rel.rpartition("/")[0] for rel in files} - {""}):
+            self.folder(folder)
+        for rel, data in files.items():
+            if _put(str(self.root), self.check(rel), data):
+                report.written += 1
+            else:
+                report.unchanged += 1
+
+    def folder(self, rel: str) -> None:
+        (self.root / self.check(rel)).mkdir(parents=True, exist_ok=True)
+
+    def check(self, rel: str) -> str:
+        """`rel`, if it names a place inside the folder (the site's paths are made here, so this is a guard)."""
+        if rel.startswith("/") or "\\" in rel or "\0" in rel or any(part in ("", ".", "..") for part in rel.split("/")):
+            raise ConfigError(f"{rel}: refusing to write outside {self.root}")
+        return rel
+
+    def prune(self, produced: set[str], report: BuildReport) -> None:
+        """Remove the files the site no longer has (but keep search's index and the build state)."""
+        root = str(self.root)
+        for folder, dirs, names in os.walk(root):
+            rel_folder = os.path.relpath(folder, root)
+            if rel_folder == "pagefind" or rel_folder.startswith("pagefind/"):
+                dirs.clear()
+                continue
+            for name in names:
+                rel = name if rel_folder == "." else f"{rel_folder}/{name}"
+                if rel not in produced and rel != STATE_FILE:
+                    os.unlink(os.path.join(folder, name))
+                    report.removed += 1
+
+
+def _put(root: str, rel: str, data: bytes) -> bool:
+    """Write root/rel unless it already holds `data`; written beside it and renamed over it, so a reader (or a
+    killed build) never sees half a file. True when written."""
+    target = f"{root}/{rel}"
     try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".write-test"
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"{out}: cannot write the site here ({exc.strerror}); choose another --out") from None
-    root = out.resolve()
-    for rel, data in files.items():
-        target = (out / rel).resolve()
-        if root not in target.parents:
-            raise ConfigError(f"{rel}: refusing to write outside {out}")
-        if target.exists() and target.read_bytes() == data:
-            report.unchanged += 1
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-        report.written += 1
-    report.unchanged += len(kept or ())
-    produced = {(out / rel).resolve() for rel in [*files, *(kept or ())]}
-    for path in sorted(out.rglob("*")):
-        if path.is_file() and path.resolve() not in produced and "pagefind" not in path.relative_to(out).parts and path.name != STATE_FILE:
-            path.unlink()
-            report.removed += 1
+        if os.stat(target).st_size == len(data):
+            with open(target, "rb") as handle:
+                if handle.read() == data:
+                    return False
+    except OSError:
+        pass
+    tmp = f"{target}.{os.getpid()}.tmp"
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+    os.replace(tmp, target)
+    return True
 
 
-def build_site(db: str, out: str | Path, base_url: str | None = None) -> BuildReport:
-    """Build the whole site into `out` from the catalogue at `db`."""
+def build_site(db: str, out: str | Path, base_url: str | None = None, jobs: int | None = None) -> BuildReport:
+    """Build the whole site into `out` from the catalogue at `db` (record pages rendered by `jobs` processes;
+    default: one per CPU core, at most 4)."""
+    jobs = default_jobs() if jobs is None else max(1, jobs)
     out = Path(out)
     data = load(db, base_url or "")
     previous = _read_state(out)
     current_ratings = {i: r.rating for i, r in data.ratings.items()}
-    added = [r["id"] for r in data.rows if previous is not None and r["id"] not in previous.get("records", [])]
+    known = set((previous or {}).get("records", []))
+    added = [r["id"] for r in data.rows if previous is not None and r["id"] not in known]
     changed = {i: (previous.get("ratings", {}).get(i), rating) for i, rating in current_ratings.items()
                if previous is not None and previous.get("ratings", {}).get(i) not in (None, rating)}
     env = environment()
-    files, kept, digests = render(data, env, (previous or {}).get("pages"), out)
-    rows_by_id = {r["id"]: r for r in data.rows}
-    files["changes.html"] = env.get_template("changes.html").render(
-        root="", path="changes.html", built_at=data.built_at, interventions=data.interventions, outcomes=data.outcomes,
-        populations=data.populations, ratings=data.ratings, taxonomy_version=data.taxonomy_version, scale_version=SCALE_VERSION,
-        first_build=previous is None, added=[rows_by_id[i] for i in added], changed=changed).encode("utf-8")
-    report = BuildReport(out=out, pages=sum(1 for p in [*files, *kept] if p.endswith(".html")), records=len(data.rows), added=added)
-    write(out, files, report, kept)
+    todo, kept, digests = plan(data, (previous or {}).get("pages"), out)
+    folder = SiteFolder(out)
+    folder.folder("records")
+    background = Background(todo, data, env, folder, jobs)  # workers start on the record pages and downloads now
+    try:
+        files = render(data, env, digests)
+        rows_by_id = {r["id"]: r for r in data.rows}
+        files["changes.html"] = env.get_template("changes.html").render(
+            root="", path="changes.html", **_common(data), first_build=previous is None, added=[rows_by_id[i] for i in added],
+            changed=changed).encode("utf-8")
+        report = BuildReport(out=out, pages=len(digests) + sum(1 for p in files if p.endswith(".html")), records=len(data.rows),
+                             added=added)
+        folder.write(files, report)
+        written, unchanged, download_paths = background.wait()
+    finally:
+        background.close()
+    report.written += written
+    report.unchanged += unchanged + len(kept)
+    folder.prune({*files, *digests, *download_paths}, report)
     state = json.dumps({"records": sorted(rows_by_id), "ratings": current_ratings, "pages": digests}, sort_keys=True).encode()
     if not (out / STATE_FILE).exists() or (out / STATE_FILE).read_bytes() != state:
         (out / STATE_FILE).write_bytes(state)
     return report
+
+
+def default_jobs() -> int:
+    """Processes to render record pages with: the CPU cores this process may use, at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
 
 
 def _read_state(out: Path) -> dict[str, Any] | None:

@@ -18,8 +18,11 @@ BIB_TYPES = {"journal_article": "article", "news": "misc", "research_report": "t
 
 def _csv_cell(value: Any) -> str:
     """A CSV cell a spreadsheet will not run: leading = + - @ tab or CR gets a quote prefix (OWASP)."""
-    text = "; ".join(map(str, value)) if isinstance(value, (list, tuple, set)) else ("" if value is None else str(value))
-    text = text.replace("\x00", "")
+    if value is None:
+        return ""
+    text = "; ".join(map(str, value)) if isinstance(value, (list, tuple, set)) else str(value)
+    if "\x00" in text:
+        text = text.replace("\x00", "")
     if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
         text = "'" + text
     return text
@@ -36,8 +39,10 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def to_json(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
-    """JSON: {"meta": ..., "records": [...]}, with < > & escaped so it is safe inside HTML too."""
-    return safe_json({"meta": meta, "records": rows}, indent=1)
+    """JSON: {"meta": ..., "records": [...]}, one record a line (readable, diffable, and written by json's C encoder,
+    which an indent would turn off), with < > & escaped so it is safe inside HTML too."""
+    records = ",\n".join(safe_json(row) for row in rows)
+    return f'{{"meta": {safe_json(meta)},\n"records": [\n{records}\n]}}\n'
 
 
 def safe_json(data: Any, indent: int | None = None) -> str:
@@ -46,8 +51,15 @@ def safe_json(data: Any, indent: int | None = None) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
+_BREAKS = re.compile(r"[\r\n\t\x00]+")
+
+
 def _line(value: Any) -> str:
-    return re.sub(r"[\r\n\t\x00]+", " ", str(value or "")).strip()
+    """A value on one line: line breaks, tabs and NULs become one space."""
+    text = str(value or "")
+    if "\n" in text or "\r" in text or "\t" in text or "\x00" in text:
+        text = _BREAKS.sub(" ", text)
+    return text.strip()
 
 
 def ris_entry(row: dict[str, Any]) -> str:
@@ -70,9 +82,10 @@ def ris_entry(row: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def to_ris(rows: list[dict[str, Any]]) -> str:
-    """Every record as RIS."""
-    return "\n".join(ris_entry(r) for r in rows)
+def to_ris(rows: list[dict[str, Any]], entries: dict[str, str] | None = None) -> str:
+    """Every record as RIS (`entries`: ris_entry already made, by record id)."""
+    entries = entries or {}
+    return "\n".join(entries.get(r["id"]) or ris_entry(r) for r in rows)
 
 
 def _bib(value: Any) -> str:
@@ -95,9 +108,10 @@ def bibtex_entry(row: dict[str, Any]) -> str:
     return f"@{kind}{{{key},\n{body}\n}}\n"
 
 
-def to_bibtex(rows: list[dict[str, Any]]) -> str:
-    """Every record as BibTeX."""
-    return "\n".join(bibtex_entry(r) for r in rows)
+def to_bibtex(rows: list[dict[str, Any]], entries: dict[str, str] | None = None) -> str:
+    """Every record as BibTeX (`entries`: bibtex_entry already made, by record id)."""
+    entries = entries or {}
+    return "\n".join(entries.get(r["id"]) or bibtex_entry(r) for r in rows)
 
 
 def export(rows: list[dict[str, Any]], fmt: str, meta: dict[str, Any]) -> str:
