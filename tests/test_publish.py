@@ -142,6 +142,23 @@ def test_rebuild_rewrites_only_what_changed(demo_db, tmp_path):
     assert "A new study of specialist foster care" in changes
 
 
+def test_all_records_are_listed_once_over_numbered_pages(demo_db, tmp_path, monkeypatch):
+    import evidence.publish.build as build
+
+    monkeypatch.setattr(build, "RECORDS_PER_PAGE", 3)
+    out = tmp_path / "site"
+    report = build_site(demo_db, out)
+    pages = sorted((out / "records").glob("index*.html"), key=lambda p: int(p.stem.partition("-")[2] or 1))
+    assert len(pages) == -(-report.records // 3) > 1
+    listed = [a["href"] for p in pages for a in soup(p).select("ul.records a")]
+    assert len(listed) == len(set(listed)) == report.records  # every record once, newest first across the pages
+    first, last = soup(pages[0]), soup(pages[-1])
+    assert first.select_one("a[rel=next]")["href"] == "index-2.html" and not first.select_one("a[rel=prev]")
+    assert last.select_one("a[rel=prev]") and not last.select_one("a[rel=next]")
+    assert first.select_one("nav.pager a[aria-current=page]").get_text() == "1"
+    assert f"{report.records} records" in first.get_text(" ", strip=True)
+
+
 def test_worker_processes_build_the_same_site_as_one_process(demo_db, tmp_path, monkeypatch):
     import evidence.publish.build as build
 
@@ -244,14 +261,15 @@ def test_hostile_titles_make_distinct_ids_and_pages_inside_the_site(tmp_path):
     assert outside == []
 
 
-def test_a_record_id_edited_into_a_path_stops_the_build(demo_db, tmp_path):
+@pytest.mark.parametrize("edited", ["../../escape", "index-2"])  # a path out of the site; a list page's name
+def test_a_record_id_edited_into_a_path_stops_the_build(demo_db, tmp_path, edited):
     import shutil
     import sqlite3
 
     db = tmp_path / "edited.db"
     shutil.copy(demo_db, db)
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE record SET id = '../../escape' WHERE id = (SELECT id FROM record LIMIT 1)")
+        conn.execute("UPDATE record SET id = ? WHERE id = (SELECT id FROM record LIMIT 1)", (edited,))
     result = CliRunner().invoke(cli, ["--db", str(db), "build", "--out", str(tmp_path / "site"), "--no-search"])
-    assert result.exit_code == 2 and "'../../escape' is not a safe file name" in result.output
+    assert result.exit_code == 2 and f"{edited!r} is not a safe file name" in result.output
     assert not (tmp_path / "escape.html").exists() and not (tmp_path / "site").exists()

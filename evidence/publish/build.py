@@ -13,6 +13,7 @@ import hashlib
 import json
 import multiprocessing
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -57,6 +58,8 @@ TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 STATE_FILE = ".evidence-build.json"
 LEVEL_NAMES = {5: "Systematic review", 4: "Randomised trial", 3: "Comparison group", 2: "Before-and-after or observational",
                1: "Qualitative or case review", 0: "Guidance or expert opinion"}
+RECORDS_PER_PAGE = 500  # on the "All records" list pages
+RESERVED_IDS = re.compile(r"index(?:-\d+)?")  # the list pages' names in records/
 UNPUBLISHED = {"text", "extra", "url_key", "title_key", "content_hash"}  # Record columns no page or download shows
 CSP = ("default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' data:; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'")  # frame-ancestors is ignored in <meta>
@@ -116,8 +119,10 @@ def load(db: str, base_url: str = "") -> SiteData:
         engine.dispose()
     rows, map_records = [], []
     for record in records:
-        if not catalogue.SAFE_ID.fullmatch(record.id):  # ids name files: only the slugs catalogue.record_id makes are written
-            raise ConfigError(f"{db}: record id {record.id[:80]!r} is not a safe file name (letters, digits, hyphens); "
+        if not catalogue.SAFE_ID.fullmatch(record.id) or RESERVED_IDS.fullmatch(record.id):
+            # ids name files: only the slugs catalogue.record_id makes are written
+            raise ConfigError(f"{db}: record id {record.id[:80]!r} is not a safe file name (letters, digits, hyphens; "
+                              "not index or index-N, which name the list pages); "
                               "the catalogue was edited by hand: fix or delete that row")
         grouped: dict[str, list[Any]] = {"intervention": [], "outcome": [], "population": []}
         for tag in sorted(tags.get(record.id, ()), key=lambda t: (-t.confidence, t.tag)):
@@ -276,7 +281,12 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
              outcome_counts={o: data.cells[(intervention, o)] for o in data.outcomes}, direction_of=_direction,
              money=[(r, m) for r in recs for m in r["money"]],
              by_level=[(level, [r for r in recs if r["evidence_level"] == level]) for level in (5, 4, 3, 2, 1, 0, None)])
-    page("records/index.html", "records.html", rows=data.rows)
+    # "All records", newest first, RECORDS_PER_PAGE a page: index.html, index-2.html, ... (ids end in a hash, never "-2")
+    chunks = [data.rows[start : start + RECORDS_PER_PAGE] for start in range(0, len(data.rows), RECORDS_PER_PAGE)] or [[]]
+    names = ["index.html", *(f"index-{n}.html" for n in range(2, len(chunks) + 1))]
+    for number, (name, chunk) in enumerate(zip(names, chunks), 1):
+        page(f"records/{name}", "records.html", rows=chunk, total=len(data.rows), page_no=number, pages=len(chunks),
+             page_names=names, first=(number - 1) * RECORDS_PER_PAGE + 1)
     page("sources.html", "sources.html", sources=data.sources)
     page("method.html", "method.html", levels=EVIDENCE_LEVELS, directions=DIRECTIONS, rules=RATING_RULES, flag_rule=FLAG_RULE)
     page("search.html", "search.html")
