@@ -44,13 +44,15 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"systematic(?:ally)? (?:literature |evidence |scoping )?review(?:s|ed)?", 3), (r"meta-?analys[ie]s", 3),
         (r"meta-?analytic", 3), (r"cochrane review", 3), (r"\bPRISMA\b", 2), (r"pooled (?:analysis|estimates?)", 2),
         (r"systematic(?:ally)? search(?:ed|es)?", 3), (r"searched (?:the )?(?:pubmed|medline|embase|cochrane|web of science|scopus|psycinfo|\w+ (?:and|,) \w+ databases|electronic databases|databases)", 3),
-        (r"(?:included|eligible) studies", 2), (r"\bEMMIE (?:summary|framework|rating)", 3), (r"studies (?:were|met the) (?:included|inclusion criteria)", 2), (r"risk of bias", 2),
+        (r"(?:included|eligible) studies", 2), (r"\bEMMIE (?:summary|framework|rating)", 3), (r"studies (?:were|met(?: the)?) (?:included|inclusion criteria)", 2), (r"risk of bias", 2),
+        (r"(?:articles|studies|papers|trials) (?:that|which) (?:were included|met (?:the |our )?inclusion criteria)", 2),
     ],
     "rct": [
         (r"randomi[sz]ed (?:controlled |control |clinical |cluster |pilot |feasibility |crossover )*trials?", 3),
         (r"\bRCTs?\b", 3), (r"randomly (?:assigned|allocated)", 3), (r"cluster[- ]randomi[sz]ed", 3),
         (r"randomi[sz]ation", 2), (r"randomi[sz]ed to", 3), (r"double[- ]blind(?:ed)?", 3), (r"placebo[- ]controlled", 3),
         (r"(?:assigned|allocated) to (?:one of )?(?:two|three|four|2|3|4) (?:groups|arms)", 2), (r"randomi[sz]ed", 2), (r"placebo", 1), (r"(?:versus|vs\.?|compared (?:with|to)) placebo", 2),
+        (r"sham[- ](?:controlled|treatment|stimulation|procedure|group|arm)", 2), (r"(?:versus|vs\.?|compared (?:with|to)) sham", 2),
     ],
     "quasi_experimental": [
         (r"quasi-?experiment\w*", 3), (r"(?:matched |propensity[- ]score[- ]matched )?comparison groups?", 2),
@@ -95,7 +97,7 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"(?:frontline |knowledge |policy |practice )?briefing(?: paper| note)?", 1.5), (r"independent review (?:of|for|into)", 2),
         (r"(?:a|an) review for the department", 2), (r"regulations", 1),
         (r"(?:this|the present|our|in this|the current) (?:mini-?|narrative |comprehensive |brief |short |critical )?review", 2),
-        (r"we (?:review|summari[sz]e|discuss|outline|highlight|provide an overview)", 2), (r"review(?:s|ed)? (?:the|recent|current)", 1),
+        (r"we (?:review|summari[sz]e|discuss|outline|highlight|describe|gather|provide an overview)", 2), (r"review(?:s|ed)? (?:the|recent|current)", 1),
         (r"overview of", 1), (r"(?:this|the) (?:paper|article|chapter|commentary|essay) (?:discusses|reviews|describes|examines|explores|considers|summari[sz]es)", 2), (r"recent (?:advances|developments|progress|findings|insights)", 1),
         (r"current (?:knowledge|understanding|state of)", 1), (r"(?:is|are) (?:also )?discussed", 1), (r"future (?:directions|perspectives|research)", 1),
     ],
@@ -180,6 +182,9 @@ _OWN_STUDY = re.compile(
     r"|\bparticipants?\b|\bpatients (?:will|were|are)\b|\bwe (?:found|observed|measured|recruited|enrolled|conducted|carried out)\b"
     r"|\benrol\w*|\brecruit\w*|\bsubjects\b|\bsample of\b|\bfindings\b|\bresults\b")
 DESCRIPTIVE_MIN_CHARS = 400
+_PEOPLE_STUDIED = re.compile(
+    r"\b(?:participants?|patients (?:will|were|are)|subjects|(?:were|will be|was|are) (?:enrolled|recruited)|sample of \d"
+    r"|dose (?:escalation|expansion)|will (?:receive|be (?:treated|given|offered|followed))|(?:were|was) followed)\b")
 
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 
@@ -283,6 +288,11 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
         if len(text.strip()) >= DESCRIPTIVE_MIN_CHARS and not _OWN_STUDY.search(low):
             why = Cue("(no study, sample or findings described)", 0, 0, "guidance", 0.0, "read as expert opinion or description")
             return DesignResult("guidance", 0, 0.35, [why, *kept["guidance"][:5]], set_aside[:6])
+        studied = _PEOPLE_STUDIED.search(low)
+        if studied:  # a study of its own, of people, naming no design and no comparison group: observational at best
+            why = Cue(text[studied.start():studied.end()], studied.start(), studied.end(), "pre_post_or_observational", 0.0,
+                      "a study of people with no design or comparison group named: read as observational")
+            return DesignResult("pre_post_or_observational", 2, 0.3, [why], set_aside[:6])
         return DesignResult("unclear", None, 0.3, [], set_aside[:6])
     second = ranked[1] if len(ranked) > 1 else 0.0
     confidence = round(min(0.95, 0.4 + 0.5 * (scores[best] - second) / (scores[best] + 1.0) + min(scores[best], 6) / 30), 2)
