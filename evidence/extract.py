@@ -41,12 +41,14 @@ _MONEY = re.compile(
     re.I,
 )
 _REF = re.compile(r"\b([A-Z]{2,5}-\d{2}-\d{3,6}|NIHR\d{5,7}|ES/[A-Z0-9]{6,}/\d)\b")
+# (words one of which the text must hold, pattern): a pattern is only run over a text that holds one of its words
 _SAMPLE_PATTERNS = [
-    re.compile(r"\bn\s*=\s*(\d[\d,]*)", re.I),
-    re.compile(r"\b(?:analysis|review|audit) of (\d[\d,]*)\s+(?:\w+\s+)?(?:case files|cases|files|records)", re.I),
-    re.compile(r"\b(\d[\d,]*)\s+(?:case files|case records)\b", re.I),
-    re.compile(r"\bsample of (?:more than |over |about |around )?(\d[\d,]*)", re.I),
-    re.compile(r"\b(\d[\d,]*)\s+(?:participants|respondents|young people took part|children took part)\b", re.I),
+    (("=",), re.compile(r"\bn\s*=\s*(\d[\d,]*)", re.I)),
+    ((" of ",), re.compile(r"\b(?:analysis|review|audit) of (\d[\d,]*)\s+(?:\w+\s+)?(?:case files|cases|files|records)", re.I)),
+    (("case files", "case records"), re.compile(r"\b(\d[\d,]*)\s+(?:case files|case records)\b", re.I)),
+    (("sample of",), re.compile(r"\bsample of (?:more than |over |about |around )?(\d[\d,]*)", re.I)),
+    (("participants", "respondents", "took part"),
+     re.compile(r"\b(\d[\d,]*)\s+(?:participants|respondents|young people took part|children took part)\b", re.I)),
 ]
 _WORDS_BEFORE_FILLER = {
     "of", "over", "under", "about", "around", "approximately", "nearly", "almost", "up", "to", "worth",
@@ -221,7 +223,10 @@ def _context_before(before: str) -> str:
 
 def find_sample_size(text: str) -> int | None:
     """The study's sample size when the text states one plainly ("10 case files", "n = 120")."""
-    for pattern in _SAMPLE_PATTERNS:
+    low = text.lower()
+    for words, pattern in _SAMPLE_PATTERNS:
+        if not any(word in low for word in words):
+            continue
         match = pattern.search(text)
         if match:
             try:

@@ -11,7 +11,8 @@ Read at run time from ../shared/corpus (never copied into the project):
   outcomes labelled by hand in tests/fixtures/labels/uk_cse.yaml, each field only where the text
   lets a reader tell (the texts stay in ../shared; full texts are read with pyarrow).
 A stable hash of each item's id splits the set: about 30% may be looked at while tuning the
-rules, the rest is held out and only measured.
+rules, the rest is held out and only measured. Items labelled later for tuning (`split: tuning`)
+are never held out, so the held-out part stays the one measured before.
 """
 from __future__ import annotations
 
@@ -42,11 +43,12 @@ class LabelledText:
     doc_type: str | None = None
     publisher: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    tuning_only: bool = False  # labelled later, for tuning: never in the held-out part
 
     @property
     def held_out(self) -> bool:
         """True for the part never used while tuning."""
-        return int(hashlib.sha1(self.id.encode()).hexdigest(), 16) % 10 >= 3
+        return not self.tuning_only and int(hashlib.sha1(self.id.encode()).hexdigest(), 16) % 10 >= 3
 
 
 # Publication types (and MeSH headings) that state a design, strongest first.
@@ -211,7 +213,8 @@ def uk_cse(corpus: Path, labels_path: Path) -> Iterator[LabelledText]:
         tags = {key: set(label[key]) if key in label else None for key in ("interventions", "outcomes")}
         yield LabelledText(id=f"uk_cse:{label['id']}", origin="uk_cse", text=f"{title}\n\n{' '.join(body.split())}", title=title,
                            study_design=label.get("study_design"), direction=label.get("direction"),
-                           interventions=tags["interventions"], outcomes=tags["outcomes"], extra={"note": label.get("note", "")})
+                           interventions=tags["interventions"], outcomes=tags["outcomes"], extra={"note": label.get("note", "")},
+                           tuning_only=label.get("split") == "tuning")
 
 
 def labelled_set(corpus: Path, uk_cse_labels: Path | None = None) -> list[LabelledText]:

@@ -69,7 +69,8 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"quantitative (?:analysis|data|measures?)", 2), (r"(?:significantly|statistically significant(?:ly)?) associated", 2),
         (r"odds ratios?", 2), (r"hazard ratios?", 2), (r"regression (?:analysis|models?)", 1),
         (r"(?:nationally )?representative sample", 1), (r"surveys? of (?:around |about |approximately |nearly |almost |more than |over )?[\d,]+", 2),
-        (r"(?:online|annual|national|postal|telephone|household) survey", 2), (r"data trends", 1), (r"survey (?:returns|findings|results|responses)", 1),
+        (r"(?:online|annual|national|postal|telephone|household|workforce) survey", 2), (r"\bsurvey\b", 1), (r"(?:a|the|our|this) survey of", 2),
+        (r"survey \d{4}", 2), (r"statistical (?:bulletin|release)", 2), (r"official statistics", 2), (r"data trends", 1), (r"survey (?:returns|findings|results|responses)", 1),
         (r"observational (?:study|data|design)", 2), (r"administrative data", 1), (r"outcome measures?", 1),
         (r"mixed[- ]methods?", 1), (r"follow(?:ed)?[- ]up (?:for|at|of)", 1), (r"(?:questionnaire|survey) (?:study|data)", 1),
         (r"(?:95|99) ?% ?(?:CI|confidence interval)", 1), (r"incidence|prevalence", 1), (r"p ?[<=] ?0?\.\d+", 1),
@@ -100,6 +101,11 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"we (?:review|summari[sz]e|discuss|outline|highlight|describe|gather|provide an overview)", 2), (r"review(?:s|ed)? (?:the|recent|current)", 1),
         (r"overview of", 1), (r"(?:this|the) (?:paper|article|chapter|commentary|essay) (?:discusses|reviews|describes|examines|explores|considers|summari[sz]es)", 2), (r"recent (?:advances|developments|progress|findings|insights)", 1),
         (r"current (?:knowledge|understanding|state of)", 1), (r"(?:is|are) (?:also )?discussed", 1), (r"future (?:directions|perspectives|research)", 1),
+        # the kind of document, as its title and front matter name it
+        (r"strateg(?:y|ies)", 1), (r"presented to parliament", 2), (r"by command of", 2), (r"progress (?:update|report)", 1),
+        (r"guide (?:to|for)", 2), (r"specification", 1), (r"practice (?:tool|note)s?", 2), (r"(?:example|template) form", 2),
+        (r"debate (?:pack|briefing)|westminster hall debate", 2), (r"annex(?:es)?", 1), (r"vision (?:for|paper|statement)", 2),
+        (r"this module", 1), (r"crown copyright", 0.5), (r"open government licence", 0.5),
     ],
 }
 _NEWS_CUES: list[tuple[str, float]] = [
@@ -111,7 +117,7 @@ _NEWS_CUES: list[tuple[str, float]] = [
     *((rf"\b{phrase}\b", 1) for phrase in ("according to", "published today", "published yesterday", "published this week",
                                               "has been called into question", "called for")),
     (r"read the full (?:research|report|story|article)", 1),
-    (r"\bsubscribe\b", 1), (r"\bdigital membership\b", 1),
+    (r"\bsubscribe\b", 1), (r"\bdigital membership\b", 1), (r"\bpodcast\b", 3), (r"\btranscript\b", 1),
 ]
 _NEGATORS = re.compile(
     r"\b(?:no|not|never|without|lack(?:ing)?|absence|none|few|yet to|need(?:ed|s)? for|should|future|would|could|"
@@ -168,6 +174,13 @@ _COMPILED_NEWS = [(*_prepared(p), w) for p, w in _NEWS_CUES]
 _COMPILED_DIRECTION = {k: [_prepared(p) for p in cues] for k, cues in _DIRECTION_CUES.items()}
 
 
+def _clause_before(text: str, start: int, width: int) -> str:
+    """Up to `width` characters before `start`, from the last sentence or clause break on."""
+    window = text[max(0, start - width) : start]
+    cut = max(window.rfind("."), window.rfind(";"), window.rfind(":"), window.rfind("!"), window.rfind("?"), window.rfind("\n"))
+    return window[cut + 1 :]
+
+
 def _bounded(low: str, start: int, end: int, check_end: bool = True) -> bool:
     """True when a match stands on word boundaries."""
     if start > 0 and low[start - 1].isalnum():
@@ -181,10 +194,11 @@ _OWN_STUDY = re.compile(
     r"\b(?:this|the present|the current|our|the proposed) (?:study|trial|evaluation|research|project|pilot|investigation)\b"
     r"|\bparticipants?\b|\bpatients (?:will|were|are)\b|\bwe (?:found|observed|measured|recruited|enrolled|conducted|carried out)\b"
     r"|\benrol\w*|\brecruit\w*|\bsubjects\b|\bsample of\b|\bfindings\b|\bresults\b")
-DESCRIPTIVE_MIN_CHARS = 400
+DESCRIPTIVE_MIN_CHARS = 250
 _PEOPLE_STUDIED = re.compile(
     r"\b(?:participants?|patients (?:will|were|are)|subjects|(?:were|will be|was|are) (?:enrolled|recruited)|sample of \d"
-    r"|dose (?:escalation|expansion)|will (?:receive|be (?:treated|given|offered|followed))|(?:were|was) followed)\b")
+    r"|dose (?:escalation|expansion)|will (?:receive|be (?:treated|given|offered|followed))|(?:were|was) followed"
+    r"|participated in (?:this|the|our) (?:research|study|survey)|provided (?:their )?responses)\b")
 
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 
@@ -253,8 +267,7 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
                 if not _bounded(low, start, end):
                     continue
                 cue = Cue(text[start:end], start, end, design, weight)
-                before = text[max(0, start - 80) : start]
-                before = re.split(r"[.;:!?\n]", before)[-1]
+                before = _clause_before(text, start, 80)
                 after = text[end : end + 60]
                 if _NEGATORS.search(before) or _NEGATED_AFTER.search(after):
                     cue.note = "negated or hoped for, not done"
@@ -345,7 +358,7 @@ def direction_cues(text: str, low: str | None = None, present: Container[str] | 
                 start, end = match.span()
                 if end - start < 4 or not _bounded(low, start, end, check_end=False) or any(start < b and a < end for a, b in taken):
                     continue
-                before = re.split(r"[.;:!?\n]", text[max(0, start - 50) : start])[-1]
+                before = _clause_before(text, start, 50)
                 if label == "positive" and re.search(r"\b(?:no|not|without|little|lack of)\b[^.]{0,25}$", before, re.I):
                     continue
                 taken.append((start, end))
