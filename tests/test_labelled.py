@@ -24,6 +24,7 @@ def test_every_label_names_a_real_document_and_known_ids():
     for label in labels:
         assert label["id"] in index, label["id"]
         assert label["text"] in ("full", "excerpt")
+        assert label.get("split", "hash") in ("hash", "tuning")
         assert label.get("study_design", "unclear") in EVIDENCE_LEVELS
         assert label.get("direction", "unclear") in DIRECTIONS
         for key, kind in (("interventions", "interventions"), ("outcomes", "outcomes")):
@@ -44,6 +45,13 @@ def test_full_texts_are_read_from_the_shared_parquet_without_chunk_overlaps(uk_c
     assert transitions.text.count("Supported lodgings 69") <= 1  # the 150-character chunk overlaps are removed
 
 
+def test_labels_marked_for_tuning_are_never_held_out(uk_cse_items):
+    tuning = {label["id"] for label in yaml.safe_load(LABELS.read_text(encoding="utf-8")) if label.get("split") == "tuning"}
+    assert len(tuning) >= 30
+    assert all(not i.held_out for i in uk_cse_items if i.id.removeprefix("uk_cse:") in tuning)
+    assert sum(i.held_out for i in uk_cse_items) == 46  # the held-out part measured in sessions 2 and 3
+
+
 def test_held_out_figures_do_not_fall_below_what_was_reported(uk_cse_items):
     """A regression guard on the held-out hand labels (bench/accuracy.py reports the full figures)."""
     held = [i for i in uk_cse_items if i.held_out]
@@ -61,6 +69,6 @@ def test_held_out_figures_do_not_fall_below_what_was_reported(uk_cse_items):
             found = {t.id for t in result.interventions}
             interventions_tp += len(found & item.interventions)
             interventions_all += len(found) + len(item.interventions)
-    assert designs / n_design >= 0.65
+    assert designs / n_design >= 0.80  # 0.83 reported in session 3
     assert directions / n_direction >= 0.85
     assert 2 * interventions_tp / interventions_all >= 0.65  # micro-F1
