@@ -123,7 +123,7 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
     for kind in KINDS:
         results = []
         for term in taxonomy.terms[kind].values():
-            score, matches = match_term(term, body, title_end, low, present, headings_count_half=kind == "outcomes")
+            score, matches = match_term(term, body, title_end, low, present)
             if score < threshold:
                 continue
             distinct = len({m.phrase.lower() for m in matches})

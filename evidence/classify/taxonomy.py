@@ -194,20 +194,12 @@ class Anchors:
         return set() if self._empty else {literal for _, literal in self._automaton.iter(low)}
 
 
-def _heading(phrase: str) -> bool:
-    """True for words in Title Case ("Mental Health", "Education"): a heading, a contents line or a name."""
-    words = [w for w in phrase.split() if w.lower() not in ("and", "of", "for", "the", "in", "to", "&")]
-    return bool(words) and all(w[0].isupper() for w in words)
-
-
 def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None,
-               present: Container[str] | None = None, headings_count_half: bool = False) -> tuple[float, list[Match]]:
+               present: Container[str] | None = None) -> tuple[float, list[Match]]:
     """Score a term against a text: strong matches count 1, weak 0.5, a match in the title counts double.
 
     `low` is `lowered(text)`, passed in when many terms are matched against one text; `present` is
-    the set of anchor literals found in it (`Anchors.found_in`), or None to search for each. With
-    `headings_count_half`, a match in Title Case outside the title (a heading, contents line or name:
-    "Mental Health Services", "Department for Education") counts half.
+    the set of anchor literals found in it (`Anchors.found_in`), or None to search for each.
     """
     low = low if low is not None else lowered(text)
     present = present if present is not None else low
@@ -224,8 +216,7 @@ def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None
                 if any(start < b and a < end for a, b in taken):
                     continue
                 taken.append((start, end))
-                factor = 2.0 if start < title_end else 0.5 if headings_count_half and _heading(text[start:end]) else 1.0
-                matches.append(Match(text[start:end], start, end, weight * factor, weak))
+                matches.append(Match(text[start:end], start, end, weight * (2.0 if start < title_end else 1.0), weak))
     matches.sort(key=lambda m: m.start)
     # A weak word counts once however often it recurs ("safe, safe" is not two signals).
     weak_seen: set[str] = set()
