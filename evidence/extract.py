@@ -9,11 +9,12 @@ from __future__ import annotations
 import io
 import json
 import re
+import warnings
 from datetime import date
 from typing import Any, Iterable, Iterator
 from urllib.parse import quote, urljoin, urlsplit
 
-from bs4 import BeautifulSoup, Tag
+from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning, Tag
 
 from evidence.models import MAX_TEXT_CHARS, Candidate
 
@@ -288,8 +289,11 @@ def _first_paragraph(lines: list[str], title: str | None) -> str:
 
 
 def soup_of(markup: str | bytes) -> BeautifulSoup:
-    """Parse HTML leniently (lxml); bytes are decoded by BeautifulSoup's own sniffing."""
-    return BeautifulSoup(markup, "lxml")
+    """Parse HTML leniently (lxml); bytes are decoded by BeautifulSoup's own sniffing. A page that turns out
+    to be XML (an XHTML page, a sitemap served as a listing) is still read as HTML, on purpose: no warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        return BeautifulSoup(markup, "lxml")
 
 
 def page_text(soup: BeautifulSoup | Tag) -> str:
