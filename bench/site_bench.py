@@ -11,7 +11,6 @@ import gzip
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
@@ -83,8 +82,7 @@ def timed_build(db: str, out: Path, search: bool, jobs: int | None = None) -> tu
             "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))")  # the build, or its largest worker
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     seconds, rss = done.stdout.strip().splitlines()[-1].split()
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return float(seconds), max(int(rss), 0) or children
+    return float(seconds), int(rss)
 
 
 def gz(path: Path) -> int:

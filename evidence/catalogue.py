@@ -9,7 +9,7 @@ import unicodedata
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Text, delete, event, func, insert, type_coerce, update
@@ -367,7 +367,8 @@ def last_runs(session: Session) -> dict[str, HarvestRun]:
 
 
 def all_tags(session: Session, raw_evidence: bool = False) -> dict[str, list[Any]]:
-    """Every record's tags, grouped by record id: read-only rows, as tags_of, in one query.
+    """Every record's tags, grouped by record id: read-only rows (attribute access like RecordTag) through
+    SQLAlchemy Core, in one query: building ORM objects cost the site build seconds at 10,000 records.
     With `raw_evidence`, each tag's evidence is its JSON text, for callers that decode only what they show."""
     grouped: dict[str, list[Any]] = {}
     table = RecordTag.__table__  # type: ignore[attr-defined]
@@ -375,18 +376,3 @@ def all_tags(session: Session, raw_evidence: bool = False) -> dict[str, list[Any
     for tag in session.connection().execute(select(*columns)).all():
         grouped.setdefault(tag.record_id, []).append(tag)
     return grouped
-
-
-def tags_of(session: Session, record_ids: Iterable[str]) -> dict[str, list[Any]]:
-    """The tags of several records, grouped by record id: read-only rows (attribute access like RecordTag),
-    fetched with SQLAlchemy Core: building ORM objects cost the site build seconds at 10,000 records."""
-    ids = list(record_ids)
-    grouped: dict[str, list[Any]] = {i: [] for i in ids}
-    table = RecordTag.__table__  # type: ignore[attr-defined]
-    connection = session.connection()
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        for tag in connection.execute(select(table).where(table.c.record_id.in_(chunk))).all():
-            grouped[tag.record_id].append(tag)
-    return grouped
-

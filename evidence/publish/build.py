@@ -372,7 +372,6 @@ def _write_downloads() -> tuple[int, int, list[str]]:
     files = downloads(data, citations)
     written = 0
     for rel, content in files.items():
-        os.makedirs(os.path.dirname(f"{root}/{rel}"), exist_ok=True)
         written += _put(root, rel, content)
     return written, len(files) - written, list(files)
 
@@ -518,7 +517,8 @@ def build_site(db: str, out: str | Path, base_url: str | None = None, jobs: int 
     env = environment()
     todo, kept, digests = plan(data, (previous or {}).get("pages"), out)
     folder = SiteFolder(out)
-    folder.folder("records")
+    for name in ("records", "downloads"):  # before the workers fork: they write into both
+        folder.folder(name)
     background = Background(todo, data, env, folder, jobs)  # workers start on the record pages and downloads now
     try:
         files = render(data, env, digests)
