@@ -195,6 +195,7 @@ _OWN_STUDY = re.compile(
     r"|\bparticipants?\b|\bpatients (?:will|were|are)\b|\bwe (?:found|observed|measured|recruited|enrolled|conducted|carried out)\b"
     r"|\benrol\w*|\brecruit\w*|\bsubjects\b|\bsample of\b|\bfindings\b|\bresults\b")
 DESCRIPTIVE_MIN_CHARS = 250
+REPEATS_COUNTED = 2  # a phrase repeated (six p-values, "cohort" on every line) counts at most this often
 _PEOPLE_STUDIED = re.compile(
     r"\b(?:participants?|patients (?:will|were|are)|subjects|(?:were|will be|was|are) (?:enrolled|recruited)|sample of \d"
     r"|dose (?:escalation|expansion)|will (?:receive|be (?:treated|given|offered|followed))|(?:were|was) followed"
@@ -262,6 +263,7 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
         for literal, pattern, weight in cues:
             if literal and literal not in present:
                 continue
+            counted = 0
             for found in pattern.finditer(low):
                 start, end = found.span()
                 if not _bounded(low, start, end):
@@ -281,8 +283,10 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
                 elif _CITING.search(before):
                     factor, cue.note = 0.4, "cites other work"
                 cue.weight = weight * factor
-                scores[design] += cue.weight
-                kept[design].append(cue)
+                counted += 1
+                if counted <= REPEATS_COUNTED:
+                    scores[design] += cue.weight
+                    kept[design].append(cue)
     news_score, news_cues = _news_score(text, low, present)
     best = max(scores, key=lambda k: (scores[k], EVIDENCE_LEVELS[k] or 0))
     ranked = sorted(scores.values(), reverse=True)
