@@ -71,7 +71,7 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"(?:nationally )?representative sample", 1), (r"surveys? of (?:around |about |approximately |nearly |almost |more than |over )?[\d,]+", 2),
         (r"(?:online|annual|national|postal|telephone|household|workforce) survey", 2), (r"\bsurvey\b", 1), (r"(?:a|the|our|this) survey of", 2),
         (r"survey \d{4}", 2), (r"statistical (?:bulletin|release)", 2), (r"official statistics", 2), (r"data trends", 1), (r"survey (?:returns|findings|results|responses)", 1),
-        (r"observational (?:study|data|design)", 2), (r"administrative data", 1), (r"outcome measures?", 1),
+        (r"observational (?:study|data|design)", 2), (r"data analysis(?: report)?", 2), (r"headline (?:measures|figures|statistics)", 2), (r"quarterly (?:data|statistics)", 2), (r"technical report", 1), (r"administrative data", 1), (r"outcome measures?", 1),
         (r"mixed[- ]methods?", 1), (r"follow(?:ed)?[- ]up (?:for|at|of)", 1), (r"(?:questionnaire|survey) (?:study|data)", 1),
         (r"(?:95|99) ?% ?(?:CI|confidence interval)", 1), (r"incidence|prevalence", 1), (r"p ?[<=] ?0?\.\d+", 1),
         (r"single[- ](?:arm|group)", 2), (r"open[- ]label", 0.5), (r"uncontrolled", 1), (r"case series", 1), (r"retrospective(?:ly)?", 1),
@@ -82,7 +82,7 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
     "qualitative": [
         (r"qualitative", 2), (r"(?:semi-?structured |in-?depth )?interviews?", 1), (r"interviewees", 1),
         (r"focus groups?", 1), (r"case files?", 2), (r"case[- ]file (?:analysis|review)", 2), (r"thematic(?:ally)? analy\w+", 2),
-        (r"process evaluation", 2), (r"case stud(?:y|ies)", 1), (r"practice reviews?", 2), (r"serious case reviews?", 2),
+        (r"process evaluation", 2), (r"(?:project|study|research) (?:that|which) explored", 2), (r"case stud(?:y|ies)", 1), (r"practice reviews?", 2), (r"serious case reviews?", 2),
         (r"ethnograph\w+", 2), (r"grounded theory", 2), (r"case reports?", 2), (r"lived experience", 1),
         (r"we (?:report|present|describe) (?:a|an|the|two|three) (?:\w+ )?cases?", 3), (r"\d+[- ]year[- ]old (?:man|woman|boy|girl|male|female|patient|child)", 2),
         (r"this case", 1), (r"(?:a|an) (?:rare |unusual |unique )?case of", 2), (r"(?:we (?:have )?present(?:ed)?|presents?) (?:a|an) (?:rare|unusual|unique)", 2),
@@ -144,7 +144,8 @@ _DIRECTION_CUES: dict[str, list[str]] = {
     ],
     "positive": [
         r"(?:evidence of |showed |shows |reported |found )?positive (?:change|changes|impact|impacts|effects?|outcomes?|results?|findings)",
-        r"(?:significant(?:ly)? |marked |substantial |notable )?(?:improvements?|improved|improving) (?:in|for|to|on|their)?",
+        r"(?:significant(?:ly)? |marked |substantial |notable )?(?:improvements?|improving) (?:in|for|to|on|their|among|across)",
+        r"(?:significant(?:ly)? |marked |substantial |notable )?improved", r"(?:showed|shows|show|saw|some|an|clear|measurable) improvements?",
         r"reduc(?:ed|tion|tions|ing) (?:in )?(?:key )?(?:risk|risks|the risk|missing|offending|episodes|the use|use|incidents|symptoms|placement)",
         r"(?:increase|increases|increased) in (?:protective|resilience|school|engagement|attendance|well-?being|confidence|safety)",
         r"(?:was|were|is|are|proved|proven) (?:highly |more |very )?effective", r"effective (?:in|at) (?:reducing|improving|preventing|increasing)",
