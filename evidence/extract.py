@@ -11,7 +11,7 @@ import json
 import re
 import warnings
 from datetime import date
-from typing import Any, Iterable, Iterator
+from typing import Any, Container, Iterable, Iterator
 from urllib.parse import quote, urljoin, urlsplit
 
 from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning, Tag
@@ -42,21 +42,35 @@ _MONEY = re.compile(
     re.I,
 )
 _REF = re.compile(r"\b([A-Z]{2,5}-\d{2}-\d{3,6}|NIHR\d{5,7}|ES/[A-Z0-9]{6,}/\d)\b")
-# (words one of which the text must hold, pattern): a pattern is only run over a text that holds one of its words
-_SAMPLE_PATTERNS = [
-    (("=",), re.compile(r"\bn\s*=\s*(\d[\d,]*)", re.I)),
-    ((" of ",), re.compile(r"\b(?:analysis|review|audit) of (\d[\d,]*)\s+(?:\w+\s+)?(?:case files|cases|files|records)", re.I)),
-    (("case files", "case records"), re.compile(r"\b(\d[\d,]*)\s+(?:case files|case records)\b", re.I)),
-    (("sample of",), re.compile(r"\bsample of (?:more than |over |about |around )?(\d[\d,]*)", re.I)),
-    (("participants", "respondents", "took part"),
-     re.compile(r"\b(\d[\d,]*)\s+(?:participants|respondents|young people took part|children took part)\b", re.I)),
+# How texts state a sample size. Each pattern is tried right after one of its lead words (found with
+# str.find, at C speed): a regex that starts with a digit or an alternation would be run at every position.
+_COUNT = r"(?:a total of |more than |over |about |around |approximately )?(\d[\d,]*)"
+_PEOPLE = r"(?:young people|children|families|parents|carers|care leavers|practitioners|professionals|patients|adults|pupils)\b"
+_SAMPLE_PATTERNS: list[tuple[tuple[str, ...], re.Pattern[str]]] = [
+    (("n=", "n =", "n  ="), re.compile(r"\s*(\d[\d,]*)")),
+    (("analysis of ", "review of ", "audit of "), re.compile(r"(\d[\d,]*)\s+(?:\w+\s+)?(?:case files|cases|files|records)\b")),
+    (("sample of ",), re.compile(_COUNT)),
+    (("worked with ", "supported ", "interviewed ", "interviews with ", "surveyed ", "recruited ", "enrolled ", "followed up ",
+      "followed ", "involving ", "study of ", "evaluation of ", "survey of ", "cohort of ", "trial of "),
+     re.compile(_COUNT + r"\s+" + _PEOPLE)),
 ]
+# Counts followed by a phrase that says what they are ("10 case files", "120 participants"): read backwards from the phrase.
+_NUMBER_BEFORE = re.compile(r"(?<![\w,])(\d[\d,]*)\s+$")
+_PEOPLE_NUMBER_BEFORE = re.compile(r"(?<![\w,])(\d[\d,]*)\s+(?:young people|children)\s+$")
+_COUNTED: list[tuple[str, re.Pattern[str]]] = [("case files", _NUMBER_BEFORE), ("case records", _NUMBER_BEFORE),
+                                               ("participants", _NUMBER_BEFORE), ("respondents", _NUMBER_BEFORE),
+                                               ("took part", _PEOPLE_NUMBER_BEFORE)]
+SAMPLE_LEADS = [lead for leads, _ in _SAMPLE_PATTERNS for lead in leads] + [word for word, _ in _COUNTED]
 _WORDS_BEFORE_FILLER = {
     "of", "over", "under", "about", "around", "approximately", "nearly", "almost", "up", "to", "worth",
     "totalling", "totaling", "a", "an", "the", "some", "more", "than", "least", "at", "by", "for", "with",
     "was", "were", "is", "are", "be", "been", "estimated", "roughly", "just", "circa", "c",
 }
 _CONTEXT_BOUNDARY = {"reported", "reports", "saved", "said", "found", "showed", "shows", "and", "but", "which", "that", "including", "identified"}
+# "£1.6m in potential annual benefits": the words after say what the figure is when those before do not
+_CONTEXT_AFTER = re.compile(r"\s*(?:in|of|for)\s+((?:[a-z][a-z-]*\s?){1,5})(?=[.,;:)]|$)")
+_VERBS_BEFORE_MONEY = {"bring", "brings", "brought", "save", "saves", "generate", "generates", "generated", "deliver", "delivers",
+                       "delivered", "received", "receive", "receives", "awarded", "allocated", "provide", "provides", "provided", "invested"}
 _DROP_TAGS = ("script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside", "form", "iframe")
 _PUBLISHER_SUFFIX = re.compile(r"\s*[|\-–—]\s*([A-Z][\w&'. ]{1,40})$")
 
@@ -193,6 +207,9 @@ def find_money(text: str, lines: list[str] | None = None) -> list[dict[str, Any]
                 context = lines[i - 1].rstrip(":")  # a label on the line above ("Amount")
             else:
                 context = _context_before(before)
+                after = _CONTEXT_AFTER.match(line, match.end())
+                if after and (not context or context.split()[-1].lower() in _VERBS_BEFORE_MONEY):
+                    context = after.group(1).strip()  # "could bring £1.6m in potential annual benefits"
             found.append({"amount": amount, "currency": "GBP", "context": context, "text": match.group(0).strip()})
             if len(found) >= 20:
                 return found
@@ -222,21 +239,43 @@ def _context_before(before: str) -> str:
     return " ".join(words[-5:])
 
 
-def find_sample_size(text: str) -> int | None:
-    """The study's sample size when the text states one plainly ("10 case files", "n = 120")."""
-    low = text.lower()
-    for words, pattern in _SAMPLE_PATTERNS:
-        if not any(word in low for word in words):
-            continue
-        match = pattern.search(text)
-        if match:
-            try:
-                value = int(match.group(1).replace(",", ""))
-            except ValueError:
+def find_sample_size(text: str, low: str | None = None, present: Container[str] | None = None) -> int | None:
+    """The study's sample size when the text states one plainly ("10 case files", "n = 120", "interviewed 30 young people").
+
+    `low` is the lower-cased text and `present` the lead words known to occur in it (the classifier finds
+    both once for all its patterns); without them each lead word is searched for.
+    """
+    low = low if low is not None else text.lower()
+    present = present if present is not None else low
+    found: list[tuple[int, int]] = []  # (position, value): the first statement in the text wins
+    for leads, pattern in _SAMPLE_PATTERNS:
+        for lead in leads:
+            if lead not in present:
                 continue
-            if 0 < value < 10_000_000:
-                return value
-    return None
+            at = low.find(lead)
+            while at != -1:
+                if at == 0 or not low[at - 1].isalnum():
+                    match = pattern.match(low, at + len(lead))
+                    if match:
+                        found.append((at, _count(match.group(1))))
+                        break
+                at = low.find(lead, at + 1)
+    for word, before in _COUNTED:
+        if word not in present:
+            continue
+        at = low.find(word)
+        while at != -1:
+            match = before.search(low, max(0, at - 40), at)
+            if match:
+                found.append((match.start(), _count(match.group(1))))
+                break
+            at = low.find(word, at + 1)
+    values = [value for _, value in sorted(found) if 0 < value < 10_000_000]
+    return values[0] if values else None
+
+
+def _count(digits: str) -> int:
+    return int(digits.replace(",", "") or 0)
 
 
 def find_project_ref(lines: list[str]) -> str | None:

@@ -22,7 +22,7 @@ from evidence.classify.design import (
     sentences,
 )
 from evidence.classify.taxonomy import KINDS, MAX_EVIDENCE, Anchors, Taxonomy, confidence_of, load_taxonomy, lowered, match_term
-from evidence.extract import find_money, find_sample_size
+from evidence.extract import SAMPLE_LEADS, find_money, find_sample_size
 
 MAX_CLASSIFY_CHARS = 60_000  # long reports: the opening (summary, methods) carries the signal; bounds time
 TAG_THRESHOLD = 1.0  # one phrase is enough in a summary-length text...
@@ -101,7 +101,7 @@ class Classification:
 def _anchors_for(taxonomy: Taxonomy) -> Anchors:
     """One automaton per loaded taxonomy, holding its anchors and the design cues' (built once, kept on it)."""
     if taxonomy.automaton is None:
-        taxonomy.automaton = Anchors([*taxonomy.anchors(), *design_anchors()])
+        taxonomy.automaton = Anchors([*taxonomy.anchors(), *design_anchors(), *SAMPLE_LEADS])
     return taxonomy.automaton
 
 
@@ -145,7 +145,7 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
         rationale=[c.as_dict() for c in design.rationale],
         direction_rationale=[c.as_dict() for c in overall.cues],
         set_aside=[c.as_dict() for c in design.set_aside],
-        sample_size=find_sample_size(body),
+        sample_size=find_sample_size(body, low, present),
         money=find_money(body),
         covers_design=design.covers_design,
         taxonomy_version=taxonomy.version,

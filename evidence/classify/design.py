@@ -53,6 +53,11 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"randomi[sz]ation", 2), (r"randomi[sz]ed to", 3), (r"double[- ]blind(?:ed)?", 3), (r"placebo[- ]controlled", 3),
         (r"(?:assigned|allocated) to (?:one of )?(?:two|three|four|2|3|4) (?:groups|arms)", 2), (r"randomi[sz]ed", 2), (r"placebo", 1), (r"(?:versus|vs\.?|compared (?:with|to)) placebo", 2),
         (r"sham[- ](?:controlled|treatment|stimulation|procedure|group|arm)", 2), (r"(?:versus|vs\.?|compared (?:with|to)) sham", 2),
+        # how trials are reported and registered, whether or not they say "randomised"
+        (r"random (?:assignment|allocation)", 3), (r"(?:assigned|allocated) at random", 3), (r"(?:single|triple|quadruple)[- ](?:blind|mask)(?:ed)?", 2),
+        (r"double[- ]mask(?:ed)?", 3), (r"(?:in )?an? [1-4] ?: ?[1-4] ratio", 2), (r"non-?inferiority", 2), (r"intention[- ]to[- ]treat", 2),
+        (r"\bCONSORT\b", 2), (r"wait(?:ing)?[- ]?list(?:ed)? (?:control|comparison|group)", 2), (r"phase (?:iii|3|iii/iv|3/4),? (?:(?:multi-?cent(?:re|er)|open[- ]label|double[- ]blind|clinical|pivotal) )*(?:trial|study)", 1),
+        (r"cross-?over (?:design|study|trial)", 1), (r"allocation conceal\w+", 3),
     ],
     "quasi_experimental": [
         (r"quasi-?experiment\w*", 3), (r"(?:matched |propensity[- ]score[- ]matched )?comparison groups?", 2),
@@ -77,7 +82,7 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"single[- ](?:arm|group)", 2), (r"open[- ]label", 0.5), (r"uncontrolled", 1), (r"case series", 1), (r"retrospective(?:ly)?", 1),
         (r"prospective(?:ly)?", 1), (r"cohort", 1), (r"registry", 1), (r"medical records", 1), (r"(?:were|was) enrolled", 1),
         (r"(?:is|was|were|are) (?:independently |significantly |positively |negatively )?associated with", 1), (r"risk factors?", 1),
-        (r"phase (?:i|ii|1|2|1/2|i/ii)(?= |,|\.|$)", 1), (r"we (?:analy[sz]ed|examined|investigated|evaluated|assessed|measured|compared)", 1),
+        (r"phase (?:i|ii|1|2|1/2|i/ii),? (?:(?:multi-?cent(?:re|er)|open[- ]label|single[- ]arm|dose[- ]escalation|clinical|first[- ]in[- ]human) )*(?:trial|study)", 1), (r"we (?:analy[sz]ed|examined|investigated|evaluated|assessed|measured|compared)", 1),
     ],
     "qualitative": [
         (r"qualitative", 2), (r"(?:semi-?structured |in-?depth )?interviews?", 1), (r"interviewees", 1),

@@ -1,0 +1,188 @@
+"""The classifier reads context, not keywords alone (the rules the issue names), and says why.
+
+These are short texts written for the rule each one checks; the real texts (seeds, UK publications,
+PubMed, ClinicalTrials.gov) are measured in test_seeds.py and test_labelled.py.
+"""
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from conftest import ROOT
+from evidence.classify import classify
+from evidence.classify.design import EVIDENCE_LEVELS
+from evidence.classify.taxonomy import load_taxonomy
+from evidence.extract import find_money
+from evidence.publish.evidence_map import MapRecord, evidence_map, rate
+
+ISSUE_IDS = {
+    "interventions": {"secure-accommodation", "residential-care", "foster-care", "family-support", "family-therapy", "therapeutic",
+                      "relationship-based", "outreach", "education-prevention", "multi-agency", "risk-assessment", "missing-response",
+                      "education-support", "substance-misuse", "transitions", "out-of-hours", "contextual-safeguarding",
+                      "workforce-training"},
+    "outcomes": {"cse-risk", "protective-factors", "mental-health", "placement-stability", "education", "family-relationships",
+                 "service-use-cost", "substance-use", "offending", "engagement-voice"},
+    "populations": {"at-risk", "experienced-cse", "looked-after", "care-leavers", "parents-carers", "professionals", "boys-young-men"},
+}
+
+
+def test_the_taxonomy_has_every_id_the_field_uses():
+    taxonomy = load_taxonomy()
+    for kind, ids in ISSUE_IDS.items():
+        assert ids <= set(taxonomy.ids(kind)), (kind, ids - set(taxonomy.ids(kind)))
+
+
+def test_a_trial_that_was_never_done_is_not_a_trial_and_the_phrase_is_set_aside():
+    text = ("Specialist foster care for young people at risk of sexual exploitation: a review of practice. "
+            "No randomised trials have been conducted, and future randomised controlled trials should compare placements.")
+    result = classify(text)
+    assert result.study_design != "rct"
+    assert any(c["for"] == "rct" and "negated" in c["note"] for c in result.set_aside)
+
+
+def test_news_about_a_trial_is_news_and_records_what_it_covers():
+    text = ("Councils hail foster care trial results\n\nA randomised controlled trial of specialist foster care has found fewer "
+            "missing episodes, the report said. The charity's director told CYP Now the findings were encouraging, according to "
+            "the report published today.")
+    result = classify(text)
+    assert (result.study_design, result.evidence_level, result.covers_design) == ("commentary_or_news", None, "rct")
+
+
+@pytest.mark.parametrize("text, direction", [
+    ("An evaluation of educative risk work with 120 young people used standardised measures before and after. "
+     "The educative sessions did not have a positive impact on risk.", "no_effect"),
+    ("A cohort study of 300 young people in secure accommodation. Secure placements were associated with negative outcomes "
+     "for mental health.", "negative"),
+    ("'Lack of evidence' on care home support\n\nThe research team said the evidence to confirm this was generally lacking, "
+     "the report found, according to CYP Now.", "unclear"),
+    ("A before-and-after evaluation with standardised measures of 40 young people in a mentoring service. There was some "
+     "evidence of positive change in well-being; results on standardised measures were more equivocal.", "mixed"),
+    ("A before-and-after study of 40 young people in a mentoring service found significant improvements in school attendance.",
+     "positive"),
+])
+def test_direction_reads_the_finding_not_the_words(text, direction):
+    assert classify(text).direction == direction
+
+
+def test_a_finding_tied_to_one_intervention_gives_that_intervention_its_direction():
+    text = ("An evaluation of 60 young people using standardised measures before and after support. Relationship-based work "
+            "with a trusted adult was associated with significant improvements in well-being. The educative sessions did not "
+            "have a positive impact on risk.")
+    tags = {t.id: t for t in classify(text).interventions}
+    assert tags["relationship-based"].direction == "positive"
+    assert tags["education-prevention"].direction == "no_effect"
+    assert any("did not have a positive impact" in e["phrase"] for e in tags["education-prevention"].direction_evidence)
+
+
+@pytest.mark.parametrize("text, design", [
+    # how trials are reported when they never write "randomised"
+    ("Mentoring for care leavers\n\nYoung people were assigned in a 1:1 ratio to mentoring or usual support; analysis was by "
+     "intention to treat.", "rct"),
+    # six p-values do not outvote one statement of random allocation
+    ("Young people were randomly allocated to one of two groups. Missing episodes fell (p < 0.01), attendance rose (p < 0.01), "
+     "offending fell (p < 0.01), self-harm fell (p < 0.01), placement moves fell (p < 0.01), arrests fell (p < 0.01).", "rct"),
+    # a research programme's "Phase 3" is not a phase 3 trial
+    ("ADCS Safeguarding Pressures Phase 3\n\nAll local authorities who participated in this research provided responses.",
+     "pre_post_or_observational"),
+    ("Evaluation of sector-led improvement\n\nData analysis report, May 2018. This report forms part of the association's "
+     "programme.", "pre_post_or_observational"),
+    ("Matching in foster care\n\nThis report sets out our findings from a small research project that explored what contributes "
+     "to good matching decisions.", "qualitative"),
+    ("Alternatives to secure accommodation\n\nWe analysed 10 case files using qualitative analysis.", "qualitative"),
+    ("A systematic review and meta-analysis of 14 studies of parenting programmes; studies met inclusion criteria if they "
+     "reported outcomes for children in care.", "systematic_review"),
+    ("Keeping children safe in education: statutory guidance for schools and colleges on what staff should know and do.",
+     "guidance"),
+])
+def test_design_reads_how_the_study_was_done(text, design):
+    result = classify(text)
+    assert result.study_design == design
+    assert result.evidence_level == EVIDENCE_LEVELS[design]
+
+
+def test_a_study_of_its_own_that_names_no_design_is_observational_at_low_confidence_and_says_so():
+    text = ("Busulfan instead of irradiation\n\nLong-term follow-up has shown late toxicities. This plan will use a combination "
+            "of two agents to reduce late toxicities in children.")
+    result = classify(text)
+    assert result.study_design == "pre_post_or_observational" and result.confidence <= 0.3
+    assert "no design or comparison group named" in result.rationale[0]["note"]
+
+
+def test_a_word_in_a_name_is_not_a_finding():
+    result = classify("Evaluation of sector-led improvement\n\nData analysis report, May 2018. This report forms part of the "
+                      "association's programme.")
+    assert result.direction == "not_applicable"
+
+
+def test_family_hubs_and_early_help_are_family_support():
+    result = classify("Family hubs and early help: an overview\n\nThis module is part of the background information for local areas.")
+    assert "family-support" in {t.id for t in result.interventions}
+
+
+def test_every_why_is_the_text_at_its_offsets():
+    text = ("Specialist foster carers supported 30 young people at risk of sexual exploitation. A before-and-after evaluation "
+            "found fewer missing episodes and improved school attendance, and the project reported potential annual benefits "
+            "of £250,000.")
+    result = classify(text, title="Specialist foster care evaluation")
+    body = "Specialist foster care evaluation\n\n" + text
+    tags = [*result.interventions, *result.outcomes, *result.populations]
+    assert tags and all(body[e["start"]:e["end"]] == e["phrase"] for t in tags for e in t.evidence)
+    assert all(body[r["start"]:r["end"]] == r["phrase"] for r in result.rationale)
+    assert result.sample_size == 30
+    assert result.money[0]["amount"] == 250000 and "potential annual benefits" in result.money[0]["context"]
+
+
+@pytest.mark.parametrize("text, context", [
+    ("one project reported potential annual benefits of over £1.6m.", "potential annual benefits"),
+    ("The service could bring £1.6 million in potential annual benefits.", "potential annual benefits"),
+    ("The council received £300,000 for the pilot programme, it said.", "the pilot programme"),
+    ("£5m of new funding.", "new funding"),
+    ("It cost £2m in 2020.", "It cost"),
+])
+def test_money_says_what_the_figure_is(text, context):
+    assert find_money(text)[0]["context"] == context
+
+
+def test_a_maintainer_extends_the_taxonomy_without_touching_code(tmp_path):
+    path = tmp_path / "taxonomy.yaml"
+    shutil.copy(ROOT / "evidence" / "classify" / "taxonomy.yaml", path)
+    text = path.read_text(encoding="utf-8").replace(
+        "\noutcomes:\n",
+        "\n  online-safety:\n    label: Online safety work\n    description: Work on online grooming and image sharing.\n"
+        "    patterns: [\"online safety\", \"online grooming\"]\n\noutcomes:\n", 1)
+    path.write_text(text.replace('version: "', 'version: "local-', 1), encoding="utf-8")
+    result = classify("A school-based online safety programme for 200 pupils.", taxonomy_path=path)
+    assert "online-safety" in {t.id for t in result.interventions}
+    assert result.taxonomy_version.startswith("local-")
+    assert "online-safety" not in {t.id for t in classify("A school-based online safety programme for 200 pupils.").interventions}
+
+
+def _record(id_, level, direction, intervention="foster-care", outcome="cse-risk"):
+    design = next(d for d, lvl in EVIDENCE_LEVELS.items() if lvl == level)
+    return MapRecord(id=id_, title=id_, level=level, design=design, direction=direction, interventions={intervention: None},
+                     outcomes={outcome}, populations=set(), publisher=None, year=None, doc_type=None)
+
+
+@pytest.mark.parametrize("records, rating, flagged", [
+    ([_record("review", 5, "positive")], "strong", False),
+    ([_record("t1", 4, "positive"), _record("t2", 4, "positive")], "strong", False),
+    ([_record("t1", 4, "positive")], "moderate", False),
+    ([_record("q", 3, "positive"), _record("c", 2, "no_effect")], "moderate", True),
+    ([_record("pp", 2, "positive")], "preliminary", False),
+    ([_record("g", 0, "not_applicable"), _record("i", 1, "not_applicable")], "emerging", False),
+    ([_record("neg", 2, "negative")], "emerging", True),
+    ([_record("news", None, "unclear")], "emerging", False),
+])
+def test_the_commissioners_rating_follows_its_written_rule(records, rating, flagged):
+    result = rate("foster-care", records)
+    assert (result.rating, result.flagged) == (rating, flagged)
+    assert result.rule
+
+
+def test_gaps_are_absolute_where_nothing_is_known_and_synthesis_where_no_review_exists():
+    cells = evidence_map([_record("t1", 4, "positive"), _record("r", 5, "positive", outcome="education"),
+                          _record("p", 2, "positive", outcome="education")], ["foster-care"], ["cse-risk", "education", "offending"])
+    assert cells[("foster-care", "cse-risk")].gap == "synthesis"
+    assert cells[("foster-care", "education")].gap is None
+    assert cells[("foster-care", "offending")].gap == "absolute"
