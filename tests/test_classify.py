@@ -25,6 +25,9 @@ ISSUE_IDS = {
                  "service-use-cost", "substance-use", "offending", "engagement-voice"},
     "populations": {"at-risk", "experienced-cse", "looked-after", "care-leavers", "parents-carers", "professionals", "boys-young-men"},
 }
+# "improvement" here names a programme; nothing in the text is a finding
+A_NAME_NOT_A_FINDING = ("Evaluation of sector-led improvement\n\nData analysis report, May 2018. This report forms part of the "
+                        "association's programme.")
 
 
 def test_the_taxonomy_has_every_id_the_field_uses():
@@ -85,8 +88,7 @@ def test_a_finding_tied_to_one_intervention_gives_that_intervention_its_directio
     # a research programme's "Phase 3" is not a phase 3 trial
     ("ADCS Safeguarding Pressures Phase 3\n\nAll local authorities who participated in this research provided responses.",
      "pre_post_or_observational"),
-    ("Evaluation of sector-led improvement\n\nData analysis report, May 2018. This report forms part of the association's "
-     "programme.", "pre_post_or_observational"),
+    (A_NAME_NOT_A_FINDING, "pre_post_or_observational"),
     ("Matching in foster care\n\nThis report sets out our findings from a small research project that explored what contributes "
      "to good matching decisions.", "qualitative"),
     ("Alternatives to secure accommodation\n\nWe analysed 10 case files using qualitative analysis.", "qualitative"),
@@ -110,8 +112,7 @@ def test_a_study_of_its_own_that_names_no_design_is_observational_at_low_confide
 
 
 def test_a_word_in_a_name_is_not_a_finding():
-    result = classify("Evaluation of sector-led improvement\n\nData analysis report, May 2018. This report forms part of the "
-                      "association's programme.")
+    result = classify(A_NAME_NOT_A_FINDING)
     assert result.direction == "not_applicable"
 
 

@@ -194,20 +194,23 @@ def _bounded(low: str, start: int, end: int, check_end: bool = True) -> bool:
     return not (check_end and end < len(low) and low[end].isalnum())
 
 
+# A registration setting out its own plan ("the investigators will", "this protocol aims")
+_OWN_PLAN = r"(?:the investigators (?:will|plan|propose|hypothesi[sz]e|aim)|this (?:plan|protocol) (?:will|integrates|aims))"
+
 # A text that describes a study of its own but no recognisable design stays "unclear"; one that
 # describes no study at all (no design, sample, participants or findings) is expert opinion or description.
 _OWN_STUDY = re.compile(
     r"\b(?:this|the present|the current|our|the proposed) (?:study|trial|evaluation|research|project|pilot|investigation)\b"
     r"|\bparticipants?\b|\bpatients (?:will|were|are)\b|\bwe (?:found|observed|measured|recruited|enrolled|conducted|carried out)\b"
     r"|\benrol\w*|\brecruit\w*|\bsubjects\b|\bsample of\b|\bfindings\b|\bresults\b"
-    r"|\bthe investigators (?:will|plan|propose|hypothesi[sz]e|aim)\b|\bthis (?:plan|protocol) (?:will|integrates|aims)\b")
+    r"|\b" + _OWN_PLAN + r"\b")
 DESCRIPTIVE_MIN_CHARS = 250
 REPEATS_COUNTED = 2  # a phrase repeated (six p-values, "cohort" on every line) counts at most this often
 _PEOPLE_STUDIED = re.compile(
     r"\b(?:participants?|patients (?:will|were|are)|subjects|(?:were|will be|was|are) (?:enrolled|recruited)|sample of \d"
     r"|dose (?:escalation|expansion)|will (?:receive|be (?:treated|given|offered|followed))|(?:were|was) followed"
     r"|participated in (?:this|the|our) (?:research|study|survey)|provided (?:their )?responses"
-    r"|the investigators (?:will|plan|propose|hypothesi[sz]e|aim)|this (?:plan|protocol) (?:will|integrates|aims))\b")
+    r"|" + _OWN_PLAN + r")\b")
 
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 
