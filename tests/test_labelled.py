@@ -13,6 +13,8 @@ from evidence.classify.taxonomy import load_taxonomy
 from evidence.labelled import UK_CSE, labelled_set
 
 LABELS = ROOT / "tests" / "fixtures" / "labels" / "uk_cse.yaml"
+pytestmark = pytest.mark.skipif(not (SHARED / UK_CSE).exists(),
+                                reason=f"{SHARED / UK_CSE} is missing (../shared/corpus is beside the checkout in CI)")
 
 
 def test_every_label_names_a_real_document_and_known_ids():
