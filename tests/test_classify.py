@@ -121,6 +121,24 @@ def test_family_hubs_and_early_help_are_family_support():
     assert "family-support" in {t.id for t in result.interventions}
 
 
+@pytest.mark.parametrize("title, body, kind, term", [
+    ("Spring Budget 2024: on-the-day briefing", "Spring Budget 2024. This briefing summarises the announcements.", "outcomes", "service-use-cost"),
+    ("Evaluation of virtual school heads' duties", "Final report. Authors and glossary.", "outcomes", "education"),
+    ("Babies in care proceedings: parents with learning disabilities", "What do we know about parents with learning disabilities.",
+     "interventions", "family-support"),
+])
+def test_an_ambiguous_title_word_alone_does_not_make_a_tag(title, body, kind, term):
+    assert term not in {t.id for t in classify(body, title=title).tags(kind)}
+
+
+def test_an_ambiguous_title_word_borne_out_by_another_phrase_still_counts():
+    borne_out = classify("Parents and their families told us what support they need.", title="Parents")
+    assert "family-support" in {t.id for t in borne_out.interventions}
+    # the same word again (a report's cover repeats its title) is not another phrase
+    repeated = classify("Parents. Parents told us what they need.", title="Parents")
+    assert "family-support" not in {t.id for t in repeated.interventions}
+
+
 def test_every_why_is_the_text_at_its_offsets():
     text = ("Specialist foster carers supported 30 young people at risk of sexual exploitation. A before-and-after evaluation "
             "found fewer missing episodes and improved school attendance, and the project reported potential annual benefits "

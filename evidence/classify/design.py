@@ -76,7 +76,7 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"(?:nationally )?representative sample", 1), (r"surveys? of (?:around |about |approximately |nearly |almost |more than |over )?[\d,]+", 2),
         (r"(?:online|annual|national|postal|telephone|household|workforce) survey", 2), (r"\bsurvey\b", 1), (r"(?:a|the|our|this) survey of", 2),
         (r"survey \d{4}", 2), (r"statistical (?:bulletin|release)", 2), (r"official statistics", 2), (r"data trends", 1), (r"survey (?:returns|findings|results|responses)", 1),
-        (r"observational (?:study|data|design)", 2), (r"data analysis(?: report)?", 2), (r"headline (?:measures|figures|statistics)", 2), (r"quarterly (?:data|statistics)", 2), (r"technical report", 1), (r"administrative data", 1), (r"outcome measures?", 1),
+        (r"observational (?:study|data|design)", 2), (r"data analysis(?: report)?", 2), (r"trend analys[ie]s", 2), (r"analys[ie]s of (?:the )?(?:numbers?|(?:national |administrative |routine )?data)", 2), (r"headline (?:measures|figures|statistics)", 2), (r"quarterly (?:data|statistics)", 2), (r"technical report", 1), (r"administrative data", 1), (r"outcome measures?", 1),
         (r"mixed[- ]methods?", 1), (r"follow(?:ed)?[- ]up (?:for|at|of)", 1), (r"(?:questionnaire|survey) (?:study|data)", 1),
         (r"(?:95|99) ?% ?(?:CI|confidence interval)", 1), (r"incidence|prevalence", 1), (r"p ?[<=] ?0?\.\d+", 1),
         (r"single[- ](?:arm|group)", 2), (r"open[- ]label", 0.5), (r"uncontrolled", 1), (r"case series", 1), (r"retrospective(?:ly)?", 1),
