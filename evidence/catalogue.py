@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from sqlalchemy import Text, delete, event, func, insert, type_coerce, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from evidence.models import (
     MAX_SUMMARY_CHARS,
@@ -162,7 +162,7 @@ class MatchIndex:
         self.by_prefix: dict[str, list[tuple[str, str]]] = {}
         self.hashes: dict[str, str] = {}
         self.ids: set[str] = set()
-        rows = session.exec(select(Record.id, Record.url_key, Record.doi, Record.title_key, Record.content_hash)).all()
+        rows = session.connection().execute(select(Record.id, Record.url_key, Record.doi, Record.title_key, Record.content_hash)).all()  # type: ignore[call-overload]
         for rid, ukey, doi, tkey, digest in rows:
             self.add(rid, ukey, doi, tkey, digest)
         for rid, url in session.exec(select(RecordLink.record_id, RecordLink.url)).all():
@@ -256,8 +256,9 @@ def upsert(
         batch.seen.append(rid)
         outcome = "unchanged"
     else:
-        record = session.get(Record, rid)
-        assert record is not None, rid
+        stored = session.get(Record, rid)
+        assert stored is not None, rid
+        record = stored
         record.last_seen = now
         if how != "url":
             # The same document reached another way: keep one record, remember where else it is.
@@ -336,7 +337,7 @@ def _link(session: Session, record: Record, candidate: Candidate, source_id: str
 
 def touch_source(session: Session, source_id: str, now: datetime) -> int:
     """Mark every record of a source as seen now (its feed answered 304); returns how many."""
-    result = session.exec(update(Record).where(Record.source_id == source_id).values(last_seen=now))  # type: ignore[call-overload]
+    result = session.connection().execute(update(Record).where(col(Record.source_id) == source_id).values(last_seen=now))
     return int(result.rowcount or 0)
 
 
@@ -362,7 +363,7 @@ def source_counts(session: Session) -> dict[str, int]:
 def last_runs(session: Session) -> dict[str, HarvestRun]:
     """The most recent harvest run of each source."""
     newest = select(HarvestRun.source_id, func.max(HarvestRun.id).label("run_id")).group_by(HarvestRun.source_id).subquery()
-    rows = session.exec(select(HarvestRun).join(newest, HarvestRun.id == newest.c.run_id)).all()
+    rows = session.exec(select(HarvestRun).join(newest, col(HarvestRun.id) == newest.c.run_id)).all()
     return {run.source_id: run for run in rows}
 
 

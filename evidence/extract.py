@@ -373,12 +373,12 @@ def structured_metadata(soup: BeautifulSoup) -> dict[str, Any]:
     def metas(*names: str) -> list[str]:
         out = []
         for tag in soup.find_all("meta"):
-            key = (tag.get("name") or tag.get("property") or "").strip().lower()
+            key = str(tag.get("name") or tag.get("property") or "").strip().lower()
             if key in names and tag.get("content"):
                 out.append(str(tag["content"]).strip())
         return out
 
-    for key, names in (
+    for key, meta_names in (
         ("title", ("citation_title", "dc.title", "dcterms.title", "og:title", "twitter:title")),
         ("published", ("citation_publication_date", "citation_date", "citation_online_date", "dc.date", "dcterms.date",
                        "dcterms.issued", "dc.date.issued", "article:published_time", "date", "pubdate")),
@@ -389,7 +389,7 @@ def structured_metadata(soup: BeautifulSoup) -> dict[str, Any]:
         ("site_name", ("og:site_name", "application-name")),
         ("og_type", ("og:type",)),
     ):
-        values = metas(*names)
+        values = metas(*meta_names)
         if values:
             put(key, values[0])
     authors = metas("citation_author", "dc.creator", "dcterms.creator", "author", "article:author")
@@ -558,7 +558,7 @@ def pdf_candidate(body: bytes, url: str, publisher: str | None = None, doc_type:
                 break
         info: dict[str, Any] = {}
         try:
-            raw = reader.metadata or {}
+            raw: dict[str, Any] = reader.metadata or {}
             info = {str(k): raw.get(k) for k in raw}
         except Exception:  # noqa: BLE001 - broken metadata is common and not fatal
             info = {}

@@ -93,7 +93,8 @@ def pubmed(corpus: Path) -> Iterator[LabelledText]:
             continue
         for article in _pubmed_articles(path):
             pmid = (article.findtext(".//PMID") or "").strip()
-            title = " ".join("".join(article.find(".//ArticleTitle").itertext()).split()) if article.find(".//ArticleTitle") is not None else ""
+            title_element = article.find(".//ArticleTitle")
+            title = " ".join("".join(title_element.itertext()).split()) if title_element is not None else ""
             abstract = " ".join(" ".join("".join(a.itertext()).split()) for a in article.iter("AbstractText"))
             if not pmid or pmid in seen or len(abstract) < 200:
                 continue

@@ -63,7 +63,7 @@ class Unchanged:
 
     url: str
     scope: str = "item"
-    rebuild: Callable[[], Iterator["Candidate | ItemFailure"]] | None = None
+    rebuild: Callable[[], Iterator["Candidate | ItemFailure | Unchanged"]] | None = None
 
 
 class Record(SQLModel, table=True):

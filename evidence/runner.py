@@ -322,8 +322,8 @@ def run_serve(site: Path, port: int) -> None:
 
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
     with http.server.ThreadingHTTPServer(("127.0.0.1", port), handler) as httpd:
-        host, real_port = httpd.server_address[:2]
-        _console().print(f"Serving {site} on http://{host}:{real_port}/ (Ctrl-C to stop)")
+        real_port = httpd.server_address[1]
+        _console().print(f"Serving {site} on http://127.0.0.1:{real_port}/ (Ctrl-C to stop)")
         try:
             httpd.serve_forever()
         except KeyboardInterrupt:

@@ -155,7 +155,8 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
 def _spread(matches: list[Any]) -> list[Any]:
     """Up to MAX_EVIDENCE matches, different phrases first, so the "why" is informative."""
     seen: set[str] = set()
-    first, rest = [], []
+    first: list[Any] = []
+    rest: list[Any] = []
     for m in matches:
         (rest if m.phrase.lower() in seen else first).append(m)
         seen.add(m.phrase.lower())

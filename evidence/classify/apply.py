@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterator
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from evidence.classify import Classification, classify
 from evidence.classify.design import EVIDENCE_LEVELS
@@ -136,6 +136,6 @@ def orphan_warnings(session: Session, curation: Curation) -> list[str]:
 
 def review_queue(session: Session, limit: int = 20) -> list[dict[str, Any]]:
     """The least confident records not yet checked by a curator."""
-    rows = session.exec(select(Record).where(Record.curated == False).order_by(Record.confidence, Record.id).limit(limit)).all()  # noqa: E712
+    rows = session.exec(select(Record).where(col(Record.curated).is_(False)).order_by(col(Record.confidence), col(Record.id)).limit(limit)).all()
     return [{"id": r.id, "confidence": r.confidence, "study_design": r.study_design, "direction": r.direction,
              "title": r.title, "url": r.url} for r in rows]

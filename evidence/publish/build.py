@@ -22,7 +22,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
-from sqlmodel import Session, select
+from sqlalchemy.engine import Row
+from sqlmodel import Session, col, select
 
 from evidence import __version__, catalogue
 from evidence.classify.design import (
@@ -114,7 +115,7 @@ def load(db: str, base_url: str = "") -> SiteData:
                     links.setdefault(link.record_id, []).append({"url": safe, "title": link.title or safe, "source_id": link.source_id})
             runs = catalogue.last_runs(session)
             counts = catalogue.source_counts(session)
-            first_runs = {r.source_id: r for r in session.exec(select(HarvestRun).order_by(HarvestRun.id)).all()}
+            first_runs = {r.source_id: r for r in session.exec(select(HarvestRun).order_by(col(HarvestRun.id))).all()}
     finally:
         engine.dispose()
     rows, map_records = [], []
@@ -156,7 +157,8 @@ def load(db: str, base_url: str = "") -> SiteData:
                     base_url=(base_url or "").rstrip("/"), taxonomy_version=taxonomy.version)
 
 
-def _row(record: Record, tags: dict[str, list[Any]], links: list[dict[str, str]]) -> dict[str, Any]:
+def _row(record: Row[Any], tags: dict[str, list[Any]], links: list[dict[str, str]]) -> dict[str, Any]:
+    """A record's page-ready fields, from a Core row holding the published columns of `Record`."""
     classification = record.classification or {}
     return {
         "id": record.id, "title": record.title, "publisher": record.publisher, "authors": list(record.authors or []),
