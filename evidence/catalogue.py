@@ -13,6 +13,7 @@ from typing import Any, Callable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Text, delete, event, func, insert, type_coerce, update
+from sqlalchemy import select as core_select  # SQLModel's select is typed for up to four columns
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
@@ -162,7 +163,7 @@ class MatchIndex:
         self.by_prefix: dict[str, list[tuple[str, str]]] = {}
         self.hashes: dict[str, str] = {}
         self.ids: set[str] = set()
-        rows = session.connection().execute(select(Record.id, Record.url_key, Record.doi, Record.title_key, Record.content_hash)).all()  # type: ignore[call-overload]
+        rows = session.connection().execute(core_select(Record.id, Record.url_key, Record.doi, Record.title_key, Record.content_hash)).all()
         for rid, ukey, doi, tkey, digest in rows:
             self.add(rid, ukey, doi, tkey, digest)
         for rid, url in session.exec(select(RecordLink.record_id, RecordLink.url)).all():
