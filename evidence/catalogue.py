@@ -163,7 +163,7 @@ class MatchIndex:
         self.by_prefix: dict[str, list[tuple[str, str]]] = {}
         self.hashes: dict[str, str] = {}
         self.ids: set[str] = set()
-        rows = session.connection().execute(core_select(Record.id, Record.url_key, Record.doi, Record.title_key, Record.content_hash)).all()
+        rows = session.connection().execute(core_select(col(Record.id), col(Record.url_key), col(Record.doi), col(Record.title_key), col(Record.content_hash))).all()
         for rid, ukey, doi, tkey, digest in rows:
             self.add(rid, ukey, doi, tkey, digest)
         for rid, url in session.exec(select(RecordLink.record_id, RecordLink.url)).all():
