@@ -218,12 +218,15 @@ def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None
                 taken.append((start, end))
                 matches.append(Match(text[start:end], start, end, weight * (2.0 if start < title_end else 1.0), weak))
     matches.sort(key=lambda m: m.start)
-    # A weak word counts once however often it recurs ("safe, safe" is not two signals), and counts
-    # double in the title only when another phrase after the title bears the subject out ("Spring Budget",
-    # "Virtual School Heads" and "parents with learning disabilities" name no budget, school or
-    # family-support subject on their own).
-    title_weak = {m.phrase.lower() for m in matches if m.weak and m.start < title_end}
-    corroborated = any(m.start >= title_end and m.phrase.lower() not in title_weak for m in matches)
+    # A weak word counts once however often it recurs ("safe, safe" is not two signals). An outcome's
+    # weak word counts double in the title only when another phrase after the title bears it out: a
+    # title names the setting ("Keeping children safe in education", "Virtual School Heads", "Spring
+    # Budget") more often than what was measured. An intervention named in the title keeps its double
+    # weight: a title naming the service ("Therapeutic residential care") is about that service.
+    corroborated = True
+    if term.kind != "interventions":
+        title_weak = {m.phrase.lower() for m in matches if m.weak and m.start < title_end}
+        corroborated = any(m.start >= title_end and m.phrase.lower() not in title_weak for m in matches)
     weak_seen: set[str] = set()
     score = 0.0
     for m in matches:
