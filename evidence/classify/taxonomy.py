@@ -26,6 +26,12 @@ class Term:
     strong: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
     weak: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
 
+    @functools.cached_property
+    def anchor_set(self) -> frozenset[str] | None:
+        """Every pattern's anchor literal, or None when some pattern has none (it must always be tried)."""
+        literals = [literal for literal, _ in self.strong + self.weak]
+        return frozenset(literals) if all(literals) else None
+
 
 @dataclass
 class Taxonomy:
@@ -201,6 +207,8 @@ def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None
     `low` is `lowered(text)`, passed in when many terms are matched against one text; `present` is
     the set of anchor literals found in it (`Anchors.found_in`), or None to search for each.
     """
+    if isinstance(present, (set, frozenset)) and term.anchor_set is not None and term.anchor_set.isdisjoint(present):
+        return 0.0, []  # none of its literals is in the text: most terms, for most texts
     low = low if low is not None else lowered(text)
     present = present if present is not None else low
     matches: list[Match] = []
