@@ -292,7 +292,10 @@ def flush_batch(session: Session, batch: StoreBatch, now: datetime) -> None:
 
 
 def replace_tags(session: Session, tags: dict[str, TagRows]) -> None:
-    """Replace the tag rows of these records (one DELETE and one INSERT per 500 records)."""
+    """Replace the tag rows of these records (one DELETE and one INSERT per 500 records).
+
+    Flushes the session first: a new record's row must exist before rows that refer to it."""
+    session.flush()
     ids = list(tags)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]

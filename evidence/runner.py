@@ -194,9 +194,8 @@ def run_demo(out: Path) -> bool:
 def run_reclassify(db: str, curation_file: str | None) -> int:
     """Re-run the classifier over the catalogue with the current taxonomy and curation; returns the count."""
     from evidence.classify.apply import orphan_warnings, reclassify
-    from evidence.curation import load_curation
-
     from evidence.classify.taxonomy import load_taxonomy
+    from evidence.curation import load_curation
 
     load_taxonomy()  # a broken taxonomy is a one-line error before any record is touched
     console = _console()
@@ -250,8 +249,8 @@ def run_curate(db: str, record_id: str, set_fields: list[tuple[str, str]], add: 
                remove: list[tuple[str, str]], note: str | None, curation_file: str | None) -> None:
     """Write a correction into curation.yaml and apply it to the record at once."""
     from evidence.classify.apply import apply_curation_only
-    from evidence.curation import SETTABLE, TAG_KINDS, load_curation, record_correction, save_curation, validate
     from evidence.classify.taxonomy import load_taxonomy
+    from evidence.curation import SETTABLE, TAG_KINDS, load_curation, record_correction, save_curation, validate
 
     if not (set_fields or add or remove or note):
         raise ConfigError("nothing to change: give --set, --add, --remove or --note")

@@ -113,7 +113,6 @@ def reclassify(session: Session, curation: Curation, batch: int = 500) -> Iterat
                 continue
             tags[record.id] = apply_classification(session, record, classify_record(record), curation.for_url(record.url))
             done += 1
-        session.flush()
         replace_tags(session, tags)
         session.commit()
         session.expunge_all()
@@ -123,7 +122,6 @@ def reclassify(session: Session, curation: Curation, batch: int = 500) -> Iterat
 def apply_curation_only(session: Session, record: Record, curation: Curation) -> None:
     """Classify one record again and lay its (new) correction over it."""
     rows = apply_classification(session, record, classify_record(record), curation.for_url(record.url))
-    session.flush()
     replace_tags(session, {record.id: rows})
 
 

@@ -243,9 +243,8 @@ def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None
             if key in weak_seen:
                 continue
             weak_seen.add(key)
-            if m.start < title_end and not corroborated:
-                m.weight /= 2
-        score += m.weight
+        uncorroborated_title_word = m.weak and m.start < title_end and not corroborated
+        score += m.weight / 2 if uncorroborated_title_word else m.weight
     return score, matches
 
 
