@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from results import report  # noqa: E402
+
 SEEDS = ROOT.parent / "shared" / "corpus" / "seeds"
 
 from evidence.classify import classify  # noqa: E402

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from results import report  # noqa: E402
+
 sys.path.insert(0, str(ROOT / "tests"))
 
 from server import RecordedServer  # noqa: E402

@@ -16,14 +16,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
 from results import report  # noqa: E402
-
 from sqlalchemy import insert  # noqa: E402
 
 from evidence import catalogue  # noqa: E402
@@ -43,7 +42,7 @@ def make_catalogue(db: str, n: int, seed: int = 7) -> None:
     taxonomy = load_taxonomy()
     interventions, outcomes, populations = (taxonomy.ids(k) for k in ("interventions", "outcomes", "populations"))
     engine = catalogue.connect(db)
-    start = datetime(2015, 1, 1, tzinfo=timezone.utc)
+    start = datetime(2015, 1, 1, tzinfo=UTC)
     records, tags = [], []
     for i in range(n):
         design = rng.choice(DESIGNS)
@@ -153,7 +152,7 @@ def run(n: int, pelican: bool = False, pelican_max: int = 10_000) -> dict[str, f
         full, rss_full = timed_build(db, site, search=True)
         engine = catalogue.connect(db)
         with engine.begin() as conn:
-            now = datetime.now(timezone.utc)
+            now = datetime.now(UTC)
             conn.execute(insert(Record), [{"id": "one-more", "url": "https://example.org/one-more", "url_key": "example.org/one-more",
                                            "title": "One more record", "title_key": "one more record", "source_id": "source-0",
                                            "first_seen": now, "last_seen": now, "content_hash": "x", "authors": [], "links": [],

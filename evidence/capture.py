@@ -13,7 +13,7 @@ import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 # Headers worth keeping: enough for conditional requests, charset and provenance.
@@ -80,7 +80,7 @@ class CaptureStore:
             url=url,
             sha256=sha,
             status=status,
-            fetched_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            fetched_at=datetime.now(UTC).isoformat(timespec="seconds"),
             headers=kept,
         )
         _atomic_write(self._url_path(url), json.dumps(asdict(capture)).encode("utf-8"))

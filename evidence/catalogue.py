@@ -6,10 +6,11 @@ import hashlib
 import json
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Text, delete, event, func, insert, type_coerce, update
@@ -163,7 +164,8 @@ class MatchIndex:
         self.by_prefix: dict[str, list[tuple[str, str]]] = {}
         self.hashes: dict[str, str] = {}
         self.ids: set[str] = set()
-        rows = session.connection().execute(core_select(col(Record.id), col(Record.url_key), col(Record.doi), col(Record.title_key), col(Record.content_hash))).all()
+        columns = (col(Record.id), col(Record.url_key), col(Record.doi), col(Record.title_key), col(Record.content_hash))
+        rows = session.connection().execute(core_select(*columns)).all()
         for rid, ukey, doi, tkey, digest in rows:
             self.add(rid, ukey, doi, tkey, digest)
         for rid, url in session.exec(select(RecordLink.record_id, RecordLink.url)).all():

@@ -5,8 +5,9 @@ import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 
@@ -112,7 +113,7 @@ def harvest(ctx: click.Context, config_path: str, source_ids: tuple[str, ...], o
 @library_errors
 def status(ctx: click.Context, config_path: str, fmt: str) -> None:
     """Each source: its last run, records held, new in the last run, errors."""
-    from evidence.runner import status_rows, print_status
+    from evidence.runner import print_status, status_rows
 
     rows = status_rows(ctx.obj["db"], config_path if Path(config_path).exists() else None)
     if fmt == "json":

@@ -10,11 +10,12 @@ import io
 import json
 import re
 import warnings
+from collections.abc import Container, Iterable, Iterator
 from datetime import date
-from typing import Any, Container, Iterable, Iterator
+from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from bs4 import BeautifulSoup, XMLParsedAsHTMLWarning, Tag
+from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
 
 from evidence.models import MAX_TEXT_CHARS, Candidate
 

@@ -151,7 +151,7 @@ class Fetcher:
         """Close the connection pool."""
         self._client.close()
 
-    def __enter__(self) -> "Fetcher":
+    def __enter__(self) -> Fetcher:
         return self
 
     def __exit__(self, *exc: object) -> None:

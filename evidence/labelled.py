@@ -21,9 +21,9 @@ import hashlib
 import json
 import re
 import xml.etree.ElementTree as ET  # noqa: S405 - files of a fixed, trusted corpus
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import yaml
 

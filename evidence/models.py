@@ -4,9 +4,10 @@ Nothing here is SQLite-only: JSON and Text columns, no SQLite pragmas, so a Post
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator, Optional
+from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import JSON, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -18,7 +19,7 @@ MAX_TITLE_CHARS = 500
 
 def utcnow() -> datetime:
     """Now, in UTC, to the second."""
-    return datetime.now(timezone.utc).replace(microsecond=0)
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 @dataclass
@@ -63,7 +64,7 @@ class Unchanged:
 
     url: str
     scope: str = "item"
-    rebuild: Callable[[], Iterator["Candidate | ItemFailure | Unchanged"]] | None = None
+    rebuild: Callable[[], Iterator[Candidate | ItemFailure | Unchanged]] | None = None
 
 
 class Record(SQLModel, table=True):
@@ -74,27 +75,27 @@ class Record(SQLModel, table=True):
     url_key: str = Field(index=True)
     title: str
     title_key: str = Field(index=True)
-    publisher: Optional[str] = None
+    publisher: str | None = None
     authors: list[str] = Field(default_factory=list, sa_type=JSON)
-    published: Optional[str] = Field(default=None, index=True)
-    doc_type: Optional[str] = Field(default=None, index=True)
+    published: str | None = Field(default=None, index=True)
+    doc_type: str | None = Field(default=None, index=True)
     summary: str = Field(default="", sa_type=Text)
     text: str = Field(default="", sa_type=Text)
     links: list[dict[str, str]] = Field(default_factory=list, sa_type=JSON)
     money: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
-    sample_size: Optional[int] = None
-    project_ref: Optional[str] = None
-    doi: Optional[str] = Field(default=None, index=True)
-    covers: Optional[str] = None
+    sample_size: int | None = None
+    project_ref: str | None = None
+    doi: str | None = Field(default=None, index=True)
+    covers: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     source_id: str = Field(index=True)
     first_seen: datetime = Field(default_factory=utcnow)
     last_seen: datetime = Field(default_factory=utcnow)
     content_hash: str = ""
     # Classification (automatic, with curation applied over it).
-    study_design: Optional[str] = Field(default=None, index=True)
-    evidence_level: Optional[int] = Field(default=None, index=True)
-    direction: Optional[str] = None
+    study_design: str | None = Field(default=None, index=True)
+    evidence_level: int | None = Field(default=None, index=True)
+    direction: str | None = None
     confidence: float = 0.0
     classification: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     curated: bool = False
@@ -107,7 +108,7 @@ class RecordTag(SQLModel, table=True):
     kind: str = Field(primary_key=True, max_length=20)  # intervention | outcome | population
     tag: str = Field(primary_key=True, max_length=60, index=True)
     confidence: float = 0.0
-    direction: Optional[str] = None
+    direction: str | None = None
     evidence: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
     curated: bool = False
 
@@ -117,10 +118,10 @@ class RecordLink(SQLModel, table=True):
 
     __table_args__ = (UniqueConstraint("record_id", "url"),)
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     record_id: str = Field(foreign_key="record.id", index=True, max_length=80)
     url: str
-    title: Optional[str] = None
+    title: str | None = None
     source_id: str
     relation: str = "covered_by"
     first_seen: datetime = Field(default_factory=utcnow)
@@ -129,10 +130,10 @@ class RecordLink(SQLModel, table=True):
 class HarvestRun(SQLModel, table=True):
     """One source's part of one harvest: counts, and the reason when it failed."""
 
-    id: Optional[int] = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True)
     source_id: str = Field(index=True)
     started_at: datetime = Field(default_factory=utcnow)
-    finished_at: Optional[datetime] = None
+    finished_at: datetime | None = None
     status: str = "running"  # running | ok | failed
     offline: bool = False
     fetched: int = 0
@@ -140,5 +141,5 @@ class HarvestRun(SQLModel, table=True):
     updated: int = 0
     unchanged: int = 0
     errors: int = 0
-    message: Optional[str] = Field(default=None, sa_type=Text)
+    message: str | None = Field(default=None, sa_type=Text)
     item_errors: list[str] = Field(default_factory=list, sa_type=JSON)

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import os
 import traceback
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from evidence import catalogue
 from evidence.config import Source
-from evidence.fetch import FetchError, Fetcher
+from evidence.fetch import Fetcher, FetchError
 from evidence.harvesters import HarvestItem, SourceError, harvester_for
 from evidence.models import Candidate, HarvestRun, ItemFailure, Unchanged, utcnow
 

@@ -18,7 +18,7 @@ from evidence.config import Config, ConfigError, Source, load_config
 from evidence.curation import curation_path
 from evidence.fetch import Fetcher
 from evidence.models import Record
-from evidence.pipeline import HarvestLocked, SourceResult, harvest_sources, harvest_lock
+from evidence.pipeline import HarvestLocked, SourceResult, harvest_lock, harvest_sources
 
 
 def _console() -> Console:

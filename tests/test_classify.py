@@ -8,8 +8,8 @@ from __future__ import annotations
 import shutil
 
 import pytest
-
 from conftest import ROOT
+
 from evidence.classify import classify
 from evidence.classify.design import EVIDENCE_LEVELS
 from evidence.classify.taxonomy import load_taxonomy

@@ -161,8 +161,9 @@ def test_curate_writes_curation_yaml_and_survives_reharvest_and_reclassify(tmp_p
         assert again.curated and again.study_design == "qualitative" and again.evidence_level == 1
         tags = {t["id"] for t in again.classification["interventions"]}
         assert again.classification["curation"]["note"] == "Staff interviews in 10 homes"
-        from evidence import catalogue
         from sqlmodel import Session, select
+
+        from evidence import catalogue
         from evidence.models import RecordTag
         engine = catalogue.connect(db)
         with Session(engine) as session:

@@ -5,8 +5,8 @@ import json
 
 import pytest
 import yaml
-
 from conftest import ROOT, SHARED
+
 from evidence.classify import classify
 from evidence.classify.design import DIRECTIONS, EVIDENCE_LEVELS
 from evidence.classify.taxonomy import load_taxonomy

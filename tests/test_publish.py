@@ -15,8 +15,8 @@ from click.testing import CliRunner
 from sqlmodel import Session
 
 from evidence import catalogue
-from evidence.cli import cli
 from evidence.classify.apply import classify_record_hook
+from evidence.cli import cli
 from evidence.curation import Curation
 from evidence.models import Candidate, utcnow
 from evidence.publish.build import build_site

@@ -14,12 +14,14 @@ from evidence.classify.design import (
     DESIGN_LABELS,
     SCALE_VERSION,
     Cue,
-    anchors as design_anchors,
     decide,
     design_of,
     direction_cues,
     direction_of,
     sentences,
+)
+from evidence.classify.design import (
+    anchors as design_anchors,
 )
 from evidence.classify.taxonomy import KINDS, MAX_EVIDENCE, Anchors, Taxonomy, confidence_of, load_taxonomy, lowered, match_term
 from evidence.extract import SAMPLE_LEADS, find_money, find_sample_size

@@ -1,15 +1,16 @@
 """Classification meets the catalogue: tag records, apply curation over the tags, reclassify, review."""
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from sqlmodel import Session, col, select
 
+from evidence.catalogue import TagRows, replace_tags
 from evidence.classify import Classification, classify
 from evidence.classify.design import EVIDENCE_LEVELS
 from evidence.classify.taxonomy import load_taxonomy
 from evidence.curation import TAG_KINDS, Correction, Curation, load_curation
-from evidence.catalogue import TagRows, replace_tags
 from evidence.models import Record
 
 KIND_OF_LIST = {"interventions": "intervention", "outcomes": "outcome", "populations": "population"}

@@ -7,8 +7,9 @@ trial is news; "did not have a positive impact" is no effect, not positive.
 from __future__ import annotations
 
 import re
+from collections.abc import Container
 from dataclasses import dataclass, field
-from typing import Any, Container
+from typing import Any
 
 from evidence.classify.taxonomy import anchor, lower_pattern, lowered
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import functools
 import os
 import re
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Container, Iterable
+from typing import Any
 
 from evidence.config import ConfigError, read_yaml_with_lines, strip_lines
 

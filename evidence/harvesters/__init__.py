@@ -8,14 +8,14 @@ Contract (like a Scrapy pipeline stage): `harvest(source, fetcher)` yields, lazi
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator, Union
 
 from evidence.config import Source
 from evidence.fetch import Fetcher, Response
 from evidence.models import Candidate, ItemFailure, Unchanged
 
-HarvestItem = Union[Candidate, ItemFailure, Unchanged]
+HarvestItem = Candidate | ItemFailure | Unchanged
 Harvester = Callable[[Source, Fetcher], Iterator[HarvestItem]]
 
 

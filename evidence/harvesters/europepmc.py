@@ -1,7 +1,8 @@
 """Europe PMC REST search (resultType=core, cursor paging): scholarly articles with their publication types."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from evidence.config import Source
 from evidence.extract import lines_of, parse_date, safe_link, soup_of
@@ -43,7 +44,8 @@ def from_result(result: dict[str, Any], source: Source | None = None) -> Candida
     pub_types = (result.get("pubTypeList") or {}).get("pubType") or ([result["pubType"]] if result.get("pubType") else [])
     doi = result.get("doi")
     ids = {"pmid": result.get("pmid"), "pmcid": result.get("pmcid"), "source": result.get("source"), "id": result.get("id")}
-    url = f"https://europepmc.org/article/{ids['source']}/{ids['id']}" if ids["source"] and ids["id"] else (safe_link(f"https://doi.org/{doi}") if doi else None)
+    url = (f"https://europepmc.org/article/{ids['source']}/{ids['id']}" if ids["source"] and ids["id"]
+           else (safe_link(f"https://doi.org/{doi}") if doi else None))
     keywords = (result.get("keywordList") or {}).get("keyword") or []
     mesh = [m.get("descriptorName") for m in (result.get("meshHeadingList") or {}).get("meshHeading", []) if isinstance(m, dict)]
     return Candidate(

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import feedparser
 
 from evidence.config import Source
 from evidence.extract import html_candidate, lines_of, parse_date, safe_link, soup_of
-from evidence.fetch import FetchError, Fetcher, Response
+from evidence.fetch import Fetcher, FetchError, Response
 from evidence.harvesters import HarvestItem, SourceError, extracted
 from evidence.harvesters.safexml import refuse_hostile_xml
 from evidence.models import Candidate, ItemFailure, Unchanged
@@ -109,7 +110,7 @@ def _entry_publisher(entry: Any) -> str | None:
 
 
 def _entry_link(entry: Any) -> str | None:
-    for candidate in [entry.get("link")] + [l.get("href") for l in entry.get("links", []) if l.get("rel") in (None, "alternate")]:
+    for candidate in [entry.get("link")] + [link.get("href") for link in entry.get("links", []) if link.get("rel") in (None, "alternate")]:
         safe = safe_link(candidate)
         if safe:
             return safe

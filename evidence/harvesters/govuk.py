@@ -1,7 +1,8 @@
 """GOV.UK: the search API (paged with start/count), then the content API for each result."""
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import quote
 
 from evidence.config import Source
@@ -15,7 +16,7 @@ from evidence.extract import (
     safe_link,
     soup_of,
 )
-from evidence.fetch import FetchError, Fetcher
+from evidence.fetch import Fetcher, FetchError
 from evidence.harvesters import HarvestItem, SourceError, extracted
 from evidence.models import Candidate, ItemFailure
 

@@ -4,7 +4,7 @@ With `detail: false` the listing itself holds the items (a digest page): each it
 """
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urljoin
 
 from bs4 import Tag
@@ -12,17 +12,17 @@ from bs4 import Tag
 from evidence.catalogue import slugify
 from evidence.config import Source
 from evidence.extract import (
+    PdfError,
     html_candidate,
     item_publisher,
     lines_of,
     parse_date,
     pdf_candidate,
-    PdfError,
     safe_link,
     soup_of,
     text_candidate,
 )
-from evidence.fetch import FetchError, Fetcher, Response
+from evidence.fetch import Fetcher, FetchError, Response
 from evidence.harvesters import HarvestItem, SourceError, extracted
 from evidence.models import ItemFailure
 

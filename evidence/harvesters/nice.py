@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 from urllib.parse import urljoin
 
 from evidence.config import Source
 from evidence.extract import html_candidate, lines_of, parse_date, safe_link, soup_of
-from evidence.fetch import FetchError, Fetcher, Response
+from evidence.fetch import Fetcher, FetchError, Response
 from evidence.harvesters import HarvestItem, SourceError, extracted
 from evidence.models import Candidate, ItemFailure
 

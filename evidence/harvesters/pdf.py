@@ -1,12 +1,12 @@
 """Report PDFs, given directly or linked from a page: text with pypdf, title and date from the document."""
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 from urllib.parse import urljoin
 
 from evidence.config import Source
 from evidence.extract import PdfError, pdf_candidate, safe_link, soup_of
-from evidence.fetch import FetchError, Fetcher, Response
+from evidence.fetch import Fetcher, FetchError, Response
 from evidence.harvesters import HarvestItem, SourceError, extracted
 from evidence.models import ItemFailure
 

@@ -55,7 +55,7 @@ from evidence.publish.exports import (
 )
 from evidence.publish.feeds import atom_feed
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # shipped inside the package (and the wheel)
 STATE_FILE = ".evidence-build.json"
 LEVEL_NAMES = {5: "Systematic review", 4: "Randomised trial", 3: "Comparison group", 2: "Before-and-after or observational",
                1: "Qualitative or case review", 0: "Guidance or expert opinion"}
@@ -170,7 +170,8 @@ def _row(record: Row[Any], tags: dict[str, list[Any]], links: list[dict[str, str
         "curated": record.curated, "summary": record.summary,
         # page-only fields
         "tags": {kind: [{"tag": t.tag, "confidence": t.confidence, "direction": t.direction, "evidence_json": t.evidence, "curated": t.curated}
-                        for t in group] for kind, group in tags.items()}, "links": [l for l in (record.links or []) if safe_link(l.get("url"))], "money": record.money or [],
+                        for t in group] for kind, group in tags.items()},
+        "links": [link for link in (record.links or []) if safe_link(link.get("url"))], "money": record.money or [],
         "sample_size": record.sample_size, "project_ref": record.project_ref, "covered_by": links, "covers": record.covers,
         "rationale": classification.get("rationale_offsets") or [], "direction_rationale": classification.get("direction_rationale") or [],
         "set_aside": classification.get("set_aside") or [], "curation": classification.get("curation"),
@@ -286,7 +287,7 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
     # "All records", newest first, RECORDS_PER_PAGE a page: index.html, index-2.html, ... (ids end in a hash, never "-2")
     chunks = [data.rows[start : start + RECORDS_PER_PAGE] for start in range(0, len(data.rows), RECORDS_PER_PAGE)] or [[]]
     names = ["index.html", *(f"index-{n}.html" for n in range(2, len(chunks) + 1))]
-    for number, (name, chunk) in enumerate(zip(names, chunks), 1):
+    for number, (name, chunk) in enumerate(zip(names, chunks, strict=True), 1):
         page(f"records/{name}", "records.html", rows=chunk, total=len(data.rows), page_no=number, pages=len(chunks),
              page_names=names, first=(number - 1) * RECORDS_PER_PAGE + 1)
     page("sources.html", "sources.html", sources=data.sources)

@@ -102,7 +102,8 @@ def bibtex_entry(row: dict[str, Any]) -> str:
     kind = BIB_TYPES.get(row.get("doc_type") or "", "misc")
     fields = [("title", row["title"]), ("author", " and ".join(row.get("authors") or [])), ("year", (row.get("published") or "")[:4]),
               ("publisher" if kind != "techreport" else "institution", row.get("publisher")), ("doi", row.get("doi")),
-              ("url", row["url"]), ("abstract", row.get("summary")), ("note", f"Evidence level: {row.get('evidence_level')}; design: {row.get('study_design')}")]
+              ("url", row["url"]), ("abstract", row.get("summary")),
+              ("note", f"Evidence level: {row.get('evidence_level')}; design: {row.get('study_design')}")]
     body = ",\n".join(f"  {name} = {{{_bib(value)}}}" for name, value in fields if value)
     key = re.sub(r"[^A-Za-z0-9_-]", "", row["id"])
     return f"@{kind}{{{key},\n{body}\n}}\n"

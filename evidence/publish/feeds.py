@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET  # noqa: S405 - used to write, never to parse
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 ATOM = "http://www.w3.org/2005/Atom"
@@ -18,8 +18,8 @@ def _clean(text: Any) -> str:
 
 def _stamp(value: Any) -> str:
     if isinstance(value, datetime):
-        moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = value if value.tzinfo else value.replace(tzinfo=UTC)
+        return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return "1970-01-01T00:00:00Z"
 
 
