@@ -99,6 +99,11 @@ class Record(SQLModel, table=True):
     confidence: float = 0.0
     classification: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     curated: bool = False
+    # Whether a curator must check the classification before it counts as published evidence (classify sets it).
+    needs_review: bool = Field(default=True, index=True)
+    # Screening against the inclusion criteria (screen.py): included | excluded | to_screen; None before screening.
+    inclusion: str | None = Field(default=None, index=True, max_length=20)
+    inclusion_reason: str | None = Field(default=None, sa_type=Text)
 
 
 class RecordTag(SQLModel, table=True):
