@@ -501,7 +501,7 @@ REPORTS: list[dict[str, Any]] = [
      "publisher": "The Children's Society", "published": "September 2016", "authors": "Dr Caitlin O'Neill Gutierrez and Lesley Hollinshead",
      "text": """The Children's Society analysed 10 case files from Wigan and Rochdale to follow the journeys through social care of young people at high risk of child sexual exploitation, some of whom had been placed in secure accommodation.
 
-The analysis looks at where the young people lived and how stable their placements were, how they were referred and assessed, how professionals worked with their families, and what support they had for their health, education and development.
+The analysis looks at the young people's placements (secure accommodation, residential care and foster care) and their placement stability, how the young people were referred and assessed, how professionals worked with their families, and what support they had for their health, education and development.
 
 It describes protective and proactive social work responses and the points at which young people's needs were missed, and draws out questions for commissioners and practitioners looking for alternatives to high-cost and secure placements. As a qualitative case-file study it describes practice; it does not estimate the effect of any service."""},
     {"file": "puppet-on-a-string.pdf", "url": "https://www.barnardos.org.uk/sites/default/files/puppet-on-a-string.pdf",
