@@ -93,7 +93,6 @@ def configure_logging(verbose: int, log_file: str | None) -> None:
         handler._evidence = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.setLevel(min(h.level for h in handlers))
-    logger.propagate = False
 
 
 # -- shared options (sqlite-utils style: one decorator per option used by several commands) -------------------------
