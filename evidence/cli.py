@@ -271,9 +271,12 @@ def classify_command(file: str, fmt: str) -> None:
 
 @cli.command()
 @curation_option
+@config_option("The sources file whose `scope` the records are screened against (absent: the default scope).")
 @click.pass_context
-def reclassify(ctx: click.Context, curation_file: str | None) -> None:
-    """Re-run classification over the whole catalogue (after a taxonomy change), keeping curation.
+def reclassify(ctx: click.Context, curation_file: str | None, config_path: str) -> None:
+    """Re-run classification and screening over the whole catalogue (after a taxonomy or scope change), keeping curation.
+
+    A --curation file named here must exist (a mistyped name would otherwise undo every correction).
 
     \b
     Examples:
@@ -281,9 +284,11 @@ def reclassify(ctx: click.Context, curation_file: str | None) -> None:
       evidence --taxonomy my-taxonomy.yaml reclassify --curation team/curation.yaml
     """
     from evidence import terminal
+    from evidence.config import load_config
 
+    scope = load_config(config_path).scope if Path(config_path).exists() else None
     with open_catalogue(ctx) as cat, terminal.counting("reclassify") as progress:
-        report = cat.reclassify(curation_file, progress)
+        report = cat.reclassify(curation_file, progress, scope=scope)
     for warning in report.warnings:
         terminal.warn(warning)
     terminal.say(f"Reclassified {report.records} records ({report.corrections} curated corrections applied where their record exists).")
@@ -309,29 +314,41 @@ def review(ctx: click.Context, limit: int, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("record_id")
+@click.argument("record_id", metavar="ID")
 @click.option("--set", "set_fields", multiple=True, metavar="FIELD=VALUE",
-              help="study_design, evidence_level, direction, doc_type, publisher, published or title.")
-@click.option("--add", "add_tags", multiple=True, metavar="KIND=ID", help="Add a tag: intervention=, outcome= or population=.")
-@click.option("--remove", "remove_tags", multiple=True, metavar="KIND=ID", help="Remove a tag the classifier gave.")
-@click.option("--note", default=None, help="Why: kept in curation.yaml and shown on the record page.")
+              help="study_design, evidence_level, direction, doc_type, publisher, published (YYYY[-MM[-DD]]), title, or inclusion "
+                   "(include|exclude).")
+@click.option("--unset", "unset_fields", multiple=True, metavar="FIELD",
+              help="Drop one correction and restore the machine's value: a field, a tag kind, KIND=ID, inclusion or note.")
+@click.option("--add", "add_tags", multiple=True, metavar="KIND=ID",
+              help="Add a tag: intervention=, outcome=, population=, or pair=INTERVENTION:OUTCOME[:DIRECTION].")
+@click.option("--remove", "remove_tags", multiple=True, metavar="KIND=ID", help="Remove a tag or pair the classifier gave.")
+@click.option("--note", default=None, help="Why: kept in curation.yaml and shown on the record page instead of the machine's phrases.")
+@click.option("--by", "by", default=None, metavar="NAME", help="Who is curating [default: git's user.name, else your user name].")
+@click.option("--resolve", is_flag=True, help="The values given are the reconciled ones where two curators disagreed.")
+@click.option("--drop", is_flag=True, help="Remove the record's whole entry from curation.yaml: every machine value comes back.")
 @curation_option
 @click.pass_context
-def curate(ctx: click.Context, record_id: str, set_fields: tuple[str, ...], add_tags: tuple[str, ...],
-           remove_tags: tuple[str, ...], note: str | None, curation_file: str | None) -> None:
-    """Correct a record: the change goes into curation.yaml and survives every re-harvest.
+def curate(ctx: click.Context, record_id: str, set_fields: tuple[str, ...], unset_fields: tuple[str, ...], add_tags: tuple[str, ...],
+           remove_tags: tuple[str, ...], note: str | None, by: str | None, resolve: bool, drop: bool, curation_file: str | None) -> None:
+    """Correct a record (by its id, the start of its id, or its URL): the change goes into curation.yaml and survives every re-harvest.
 
     \b
-    Example:
+    Examples:
       evidence curate keeping-safe-an-analysis-1a2b3c4d --set study_design=rct \\
           --add intervention=foster-care --remove outcome=education --note "Trial in appendix B"
+      evidence curate keeping-safe --add pair=foster-care:placement-stability:positive
+      evidence curate keeping-safe --unset study_design          # the machine's design again
+      evidence curate keeping-safe --resolve --set study_design=qualitative --by "A. Lead"
     """
     from evidence import terminal
+    from evidence.curation import Change, curator_name
 
+    change = Change(by=curator_name(by), set=_pairs(set_fields, "--set"), add=_pairs(add_tags, "--add"), remove=_pairs(remove_tags, "--remove"),
+                    unset=[u.strip() for u in unset_fields], note=note, resolve=resolve, drop=drop)
     with open_catalogue(ctx) as cat:
-        done = cat.curate(record_id, set_fields=_pairs(set_fields, "--set"), add=_pairs(add_tags, "--add"),
-                          remove=_pairs(remove_tags, "--remove"), note=note, curation_file=curation_file)
-    terminal.say(f"Curated {done.record_id}: written to {done.path}; design {done.study_design}, direction {done.direction}.")
+        done = cat.curate(record_id, change, curation_file)
+    terminal.curated(done)
 
 
 @cli.command()
