@@ -160,7 +160,7 @@ def read_labels(path: Path, scope: Scope | None = None) -> list[LabelledRecord]:
         if "title" not in columns or label_column is None:
             raise ConfigError(f"{path}:1: an ASReview dataset needs the columns `title` and `label_included` (found: "
                               f"{', '.join(reader.fieldnames or []) or 'none'})")
-        out = []
+        out: list[LabelledRecord] = []
         try:
             for row in reader:
                 if len(out) >= MAX_ROWS:
