@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -238,6 +239,53 @@ class Catalogue:
 
         with Session(self.engine) as session:
             return curate(session, ref, change, curation_file, catalogue.shown_url(self.db))
+
+    # -- screening and agreement ------------------------------------------------------------------
+
+    @contextmanager
+    def screening(self, curator: str, curation_file: str | None = None, *, dual: bool = False) -> Iterator[Any]:
+        """A screening session (evidence.screen.queue.ScreeningSession): the queue, and decisions written to curation.yaml.
+
+        A `curation_file` named must exist; with `dual`, `curator` screens records others decided, without their decisions."""
+        from evidence.classify.taxonomy import load_taxonomy
+        from evidence.curation import load_curation
+        from evidence.screen.queue import ScreeningSession
+
+        taxonomy = load_taxonomy()
+        curation = load_curation(curation_path(curation_file), taxonomy, must_exist=curation_file is not None)
+        with Session(self.engine) as session:
+            yield ScreeningSession(session, curation, curator, dual=dual, taxonomy=taxonomy)
+
+    def screen(self, curator: str, include: list[str], exclude: list[str], reason: str | None = None, *,
+               curation_file: str | None = None, resolve: bool = False) -> list[Record]:
+        """Batch decisions: every record named (id, id prefix or URL) is checked before any decision is written."""
+        overlap = set(include) & set(exclude)
+        if overlap:
+            raise ConfigError(f"--include and --exclude both name {', '.join(sorted(overlap))}")
+        with self.screening(curator, curation_file) as session:
+            done = session.decide_all([(ref, "include") for ref in include] + [(ref, "exclude") for ref in exclude], reason, resolve=resolve)
+            for record in done:
+                session.session.refresh(record)
+            session.session.expunge_all()
+            return done
+
+    def screening_labels(self, curation_file: str | None = None) -> list[Any]:
+        """The curators' screening decisions as labelled records, for a simulation (`screen simulate --from-catalogue`)."""
+        from evidence.curation import load_curation
+        from evidence.screen.queue import catalogue_labels
+
+        curation = load_curation(curation_path(curation_file), must_exist=curation_file is not None)
+        with Session(self.engine) as session:
+            return catalogue_labels(session, curation)
+
+    def agreement(self, curation_file: str | None = None) -> Any:
+        """Cohen's kappa per field between curators who judged the same records, and the conflicts (evidence.agreement)."""
+        from evidence.agreement import agreement
+        from evidence.curation import load_curation
+
+        curation = load_curation(curation_path(curation_file), must_exist=curation_file is not None)
+        with Session(self.engine) as session:
+            return agreement(session, curation)
 
     # -- publish -----------------------------------------------------------------------------------
 

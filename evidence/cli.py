@@ -351,6 +351,108 @@ def curate(ctx: click.Context, record_id: str, set_fields: tuple[str, ...], unse
     terminal.curated(done)
 
 
+@cli.group(invoke_without_command=True)
+@click.option("--include", "include", multiple=True, metavar="ID", help="Include this record (id, start of id, or URL; repeat for several).")
+@click.option("--exclude", "exclude", multiple=True, metavar="ID", help="Exclude this record (repeat for several); needs --reason.")
+@click.option("--reason", default=None, metavar="TEXT", help="Why: kept with the decisions in curation.yaml.")
+@click.option("--by", "by", default=None, metavar="NAME", help="Who is screening [default: git's user.name, else your user name].")
+@click.option("--resolve", is_flag=True, help="These decisions reconcile two curators who disagreed.")
+@click.option("--dual", is_flag=True, help="Second screening: records others decided too, without showing their decisions.")
+@click.option("--list", "list_only", is_flag=True, help="Print the queue, most likely relevant first, instead of screening one at a time.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many records --list prints.")
+@format_option("text", "json")
+@curation_option
+@click.pass_context
+def screen(ctx: click.Context, include: tuple[str, ...], exclude: tuple[str, ...], reason: str | None, by: str | None, resolve: bool,
+           dual: bool, list_only: bool, limit: int, fmt: str, curation_file: str | None) -> None:
+    """Screen the records the inclusion rules left to a curator, most likely relevant first.
+
+    One at a time in the terminal (keys: i include, e exclude with a reason, s skip, o open the link,
+    q quit), or in batch with --include/--exclude. The order comes from a model retrained on the
+    decisions so far (the rules' relevance until one include and one exclude exist); decisions go
+    into curation.yaml with who made them and when, and survive every re-harvest.
+
+    \b
+    Examples:
+      evidence screen
+      evidence screen --list --limit 50
+      evidence screen --include keeping-safe --exclude road-safety-1a2b --reason "adult services only"
+      evidence screen --dual --by "Second Screener"
+      evidence screen simulate --labels asreview-dataset.csv
+    """
+    if ctx.invoked_subcommand:
+        return
+    from evidence.curation import curator_name
+    from evidence.screen import interactive
+
+    curator = curator_name(by)
+    with open_catalogue(ctx) as cat:
+        if include or exclude:
+            interactive.print_decisions(cat.screen(curator, list(include), list(exclude), reason, curation_file=curation_file, resolve=resolve))
+            return
+        with cat.screening(curator, curation_file, dual=dual) as session:
+            if list_only or fmt == "json":
+                state = session.state(limit)
+                click.echo(json.dumps(state.as_dict(), indent=2)) if fmt == "json" else interactive.print_queue(state)
+            else:
+                interactive.run_interactive(session)
+
+
+@screen.command("simulate")
+@click.option("--labels", "labels", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="An ASReview dataset CSV: title, abstract, label_included (1/0); other columns are ignored.")
+@click.option("--from-catalogue", is_flag=True, help="Replay the curators' own screening decisions in the catalogue instead.")
+@click.option("--plot", default="screening-recall.png", show_default=True, type=click.Path(dir_okay=False), help="Where to draw the recall curve (PNG).")
+@click.option("--no-plot", is_flag=True, help="Do not draw the recall curve.")
+@config_option("The sources file whose `scope` gives the rules' relevance (absent: the default scope).")
+@format_option("text", "json")
+@curation_option
+@click.pass_context
+def screen_simulate(ctx: click.Context, labels: str | None, from_catalogue: bool, plot: str, no_plot: bool, config_path: str, fmt: str,
+                    curation_file: str | None) -> None:
+    """Replay screening over labelled records in the queue's order: WSS@95, recall after 10% and 25%, a recall curve.
+
+    \b
+    Examples:
+      evidence screen simulate --labels dataset.csv          # last line: WSS@95 NN.N%
+      evidence screen simulate --from-catalogue --format json
+    """
+    from evidence.config import load_config
+    from evidence.screen import interactive
+    from evidence.screen.simulate import plot_recall, read_labels, simulate
+
+    if bool(labels) == from_catalogue:
+        raise click.UsageError("give either --labels FILE or --from-catalogue")
+    if labels:
+        records = read_labels(Path(labels), load_config(config_path).scope if Path(config_path).exists() else None)
+    else:
+        with open_catalogue(ctx.find_root()) as cat:
+            records = cat.screening_labels(curation_file)
+    result = simulate(records)
+    drawn = None if no_plot else plot_recall(result, Path(plot), Path(labels).name if labels else "curators' decisions")
+    click.echo(json.dumps({**result.as_dict(), "plot": str(drawn) if drawn else None}, indent=2)) if fmt == "json" \
+        else interactive.print_simulation(result, drawn)
+
+
+@cli.command()
+@format_option("text", "json")
+@curation_option
+@click.pass_context
+def agreement(ctx: click.Context, fmt: str, curation_file: str | None) -> None:
+    """Agreement between curators who screened or coded the same records: Cohen's kappa per field, and the conflicts.
+
+    \b
+    Examples:
+      evidence agreement
+      evidence agreement --format json | jq '.fields[] | select(.field == "study_design")'
+    """
+    from evidence.screen import interactive
+
+    with open_catalogue(ctx) as cat:
+        report = cat.agreement(curation_file)
+    click.echo(json.dumps(report.as_dict(), indent=2, default=str)) if fmt == "json" else interactive.print_agreement(report)
+
+
 @cli.command()
 @click.option("--out", default="site", show_default=True, type=click.Path(file_okay=False), help="Folder to build the site into.")
 @click.option("--base-url", default=None, metavar="URL",

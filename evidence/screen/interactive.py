@@ -6,10 +6,14 @@ ScreeningSession like the batch ones, so both write the same curation.yaml entri
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
+from typing import Any
 
 import click
 
+from evidence.agreement import AgreementReport
 from evidence.screen.queue import QueueItem, QueueState, ScreeningSession
+from evidence.screen.simulate import SimulationResult
 
 KEYS = "[i]nclude  [e]xclude  [s]kip  [o]pen the link  [q]uit"
 SUMMARY_CHARS = 900
@@ -79,3 +83,52 @@ def run_interactive(screening: ScreeningSession) -> int:
             click.echo(f"{'Included' if key == 'i' else 'Excluded'} {item.record_id}.\n")
         else:
             click.echo(f"Unknown key {key!r}.")
+
+
+def print_queue(state: QueueState) -> None:
+    """`evidence screen --list`: the queue's state, then each record: its score, the suggestion, its id and title."""
+    click.echo(describe_state(state))
+    for item in state.items:
+        click.echo(item.record_id)
+        words = f" ({', '.join(item.words[:4])})" if item.words else ""
+        click.echo(f"    {item.score:.2f} {item.suggestion}{words}  {item.title[:90]}")
+
+
+def print_decisions(records: list[Any]) -> None:
+    """What batch decisions did, one record a line."""
+    for record in records:
+        click.echo(f"{record.id}: {record.inclusion} ({record.inclusion_reason})")
+
+
+def print_simulation(result: SimulationResult, plot: Path | None) -> None:
+    """`evidence screen simulate`: the figures, the plot's path, and last the line `WSS@95 NN.N%`."""
+    click.echo(f"Simulated screening of {result.records} records ({result.relevant} relevant) in the queue's order: {result.model}; "
+               "the rules' relevance orders it until the first include and exclude.")
+    click.echo(f"Recall after 10% screened: {result.recall_10:.1%}")
+    click.echo(f"Recall after 25% screened: {result.recall_25:.1%}")
+    click.echo(f"95% recall after {result.screened_at_95} records ({result.screened_at_95 / result.records:.1%} screened)")
+    for estimate in result.estimates[:: max(1, len(result.estimates) // 5)]:
+        click.echo(f"  after {estimate['screened']:.0f} screened: estimated {estimate['estimated_left']:.0f} relevant left, "
+                   f"truly {estimate['true_left']:.0f}")
+    if plot is not None:
+        click.echo(f"Recall curve: {plot}")
+    click.echo(f"WSS@95 {result.wss95 * 100:.1f}%")
+
+
+def print_agreement(report: AgreementReport) -> None:
+    """`evidence agreement`: kappa per field and pair of curators, then the conflicts."""
+    if not report.records:
+        click.echo("No record has been screened or coded by two curators (use --by NAME; a second curator: evidence screen --dual).")
+        return
+    click.echo(f"{report.records} records judged by two curators or more ({', '.join(report.curators)}).")
+    for figure in report.fields:
+        k = "undefined (one category only)" if figure.kappa is None else f"{figure.kappa:.2f}"
+        click.echo(f"  {figure.field:<14} {' vs '.join(figure.curators)}: {figure.items} items, {figure.share:.0%} agreed, kappa {k}")
+    if report.conflicts:
+        click.echo(f"Conflicts ({len(report.unresolved)} unresolved; resolve with: evidence curate ID --resolve --set FIELD=VALUE, "
+                   "or --resolve --add/--remove KIND=ID):")
+    for conflict in report.conflicts:
+        votes = ", ".join(f"{name}: {value}" for name, value in conflict.values.items())
+        state = f"resolved: {conflict.resolved}" if conflict.resolved is not None else "unresolved"
+        click.echo(conflict.record_id)
+        click.echo(f"    {conflict.field}: {votes} ({state})")

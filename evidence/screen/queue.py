@@ -8,14 +8,12 @@ another curator has decided, without seeing that decision: the model then learns
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy import select as core_select
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from evidence.classify.taxonomy import Taxonomy, load_taxonomy
 from evidence.config import ConfigError
@@ -163,13 +161,17 @@ class ScreeningSession:
                          summary=pooled.summary, score=score, suggestion=suggestion, words=words, rules_reason=pooled.rules.get("reason"))
 
     def decide(self, refs: list[str], decision: str, reason: str | None = None, *, resolve: bool = False) -> list[Record]:
-        """Record one decision on each record (by id, id prefix or URL): all are checked before any is written."""
+        """Record one decision on each record (by id, id prefix or URL)."""
+        return self.decide_all([(ref, decision) for ref in refs], reason, resolve=resolve)
+
+    def decide_all(self, decisions: list[tuple[str, str]], reason: str | None = None, *, resolve: bool = False) -> list[Record]:
+        """Record (reference, include|exclude) decisions: every one is checked before any is written, then all in one save."""
         from evidence.curate import reapply
 
-        records = [find_record(self.session, ref) for ref in refs]
-        if decision == "exclude" and not (reason and reason.strip()) and not resolve:
+        if any(decision == "exclude" for _, decision in decisions) and not (reason and reason.strip()) and not resolve:
             raise ConfigError("--exclude needs --reason TEXT (why the record is outside the scope)")
-        for record in records:
+        records = [find_record(self.session, ref) for ref, _ in decisions]
+        for record, (_, decision) in zip(records, decisions, strict=True):
             apply_change(self.curation, record.url, Change(by=self.curator, screen=decision, reason=reason, resolve=resolve), self.taxonomy)
         save_curation(self.curation)
         for record in records:
@@ -177,7 +179,7 @@ class ScreeningSession:
             if record.url in self.index:
                 self.pool[self.index[record.url]].inclusion = record.inclusion
         self.session.commit()
-        log.info("screened %d records (%s) by %s", len(records), decision, self.curator)
+        log.info("screened %d records by %s", len(records), self.curator)
         return records
 
     def skip(self, record_id: str) -> None:
@@ -185,17 +187,20 @@ class ScreeningSession:
         self.skipped.add(record_id)
 
 
-@contextmanager
-def screening(db: str, curation_file: str | None, curator: str, *, dual: bool = False) -> Iterator[ScreeningSession]:
-    """A screening session over the catalogue at `db` and its curation file (a --curation file named must exist)."""
-    from evidence import catalogue
-    from evidence.curation import curation_path, load_curation
 
-    taxonomy = load_taxonomy()
-    curation = load_curation(curation_path(curation_file), taxonomy, must_exist=curation_file is not None)
-    engine = catalogue.connect(db)
-    try:
-        with Session(engine) as session:
-            yield ScreeningSession(session, curation, curator, dual=dual, taxonomy=taxonomy)
-    finally:
-        engine.dispose()
+def catalogue_labels(session: Session, curation: Curation) -> list[Any]:
+    """The curators' decisions as labelled records (the rules' relevance as their prior), for `screen simulate --from-catalogue`."""
+    from evidence.screen.simulate import LabelledRecord
+
+    decided = {}
+    for url, correction in curation.corrections.items():
+        decision, _ = correction.inclusion()
+        if decision in ("include", "exclude"):
+            decided[url] = int(decision == "include")
+    out = []
+    if decided:
+        for record in session.exec(select(Record).where(col(Record.url).in_(list(decided))).order_by(col(Record.id))).all():
+            rules = ((record.classification or {}).get("screening") or {}).get("rules") or {}
+            out.append(LabelledRecord(record.title, record.summary or (record.text or "")[:3000], decided[record.url],
+                                      float(rules.get("score") or 0.0)))
+    return out
