@@ -923,10 +923,12 @@ def apply_correction(record: Record, tags: dict[tuple[str, str], dict[str, Any]]
             else:
                 new_tags = [(kind, term)]
             for tag_kind, tag in new_tags:
-                if tag in taxonomy.terms[TAG_KINDS[tag_kind]] and (tag_kind, tag) not in tags:
-                    tags[(tag_kind, tag)] = {"record_id": record.id, "kind": tag_kind, "tag": tag, "confidence": 1.0, "direction": None,
-                                             "evidence": [{"phrase": reason, "start": -1, "end": -1}], "curated": True}
+                if tag not in taxonomy.terms[TAG_KINDS[tag_kind]] or (kind == "pair" and (tag_kind, tag) in tags):
+                    continue  # a pair keeps the machine's own tags of its intervention and outcome
+                if (tag_kind, tag) not in tags:
                     added.setdefault(TAG_KINDS[tag_kind], []).append(tag)
+                tags[(tag_kind, tag)] = {"record_id": record.id, "kind": tag_kind, "tag": tag, "confidence": 1.0, "direction": None,
+                                         "evidence": [{"phrase": reason, "start": -1, "end": -1}], "curated": True}  # the curator's word
     if pairs or kept_pairs:
         classification["pairs"] = kept_pairs
     machine_tags = {kind: [t["id"] for t in classification.get(TAG_KINDS[kind]) or [] if isinstance(t, dict) and "id" in t] for kind in TAG_KINDS}

@@ -92,7 +92,7 @@ def test_an_unwritable_output_folder_is_named(demo, tmp_path):
 
 # -- curation mistakes (issue 15): one line naming the argument or the file and line, exit 2, nothing changed -----------
 
-RESIDENTIAL = "child-sexual-exploitation-support-in-children-s-residential"
+RESIDENTIAL = "alternatives-to-high-cost-and-secure"
 
 
 @pytest.mark.parametrize("args, expected", [
