@@ -357,8 +357,8 @@ def test_a_curated_record_carries_what_the_site_shows_instead_of_the_machines_ph
     with Session(engine) as session:
         kinds = {(t.kind, t.tag, t.curated) for t in session.exec(select(RecordTag).where(RecordTag.record_id == record.id)).all()}
     engine.dispose()
-    assert ("intervention", "foster-care", True) in kinds  # a pair's tags are added (the machine's own, when it had them, kept)
-    assert {("outcome", "placement-stability", True), ("outcome", "placement-stability", False)} & kinds
+    present = {(kind, tag) for kind, tag, _ in kinds}  # a pair's tags are there (the machine's own, when it had them, kept)
+    assert ("intervention", "foster-care") in present and ("outcome", "placement-stability") in present
     assert not any(kind == "intervention" and tag == gone for kind, tag, _ in kinds)
 
 
