@@ -37,6 +37,7 @@ from typing import Any
 
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.emitter import Emitter
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from sqlmodel import Session, col, select
 
@@ -331,10 +332,17 @@ def _stamp(value: Any) -> str:
 # -- reading ----------------------------------------------------------------------------------------------------------------
 
 
+class _Emitter(Emitter):
+    """Writes record URLs of up to 1,024 characters as plain keys (YAML 1.2's limit) rather than `? ` complex keys."""
+
+    MAX_SIMPLE_KEY_LENGTH = 1024
+
+
 def _yaml() -> YAML:
     yaml = YAML(typ="rt")
     yaml.width = 120
     yaml.preserve_quotes = True
+    yaml.Emitter = _Emitter
     return yaml
 
 

@@ -429,3 +429,15 @@ def test_identity_keys_are_kept_and_checked(tmp_path):
     path.write_text("https://example.org/a:\n  same_as: not a url\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=r"curation.yaml:2: .*same_as"):
         load_curation(path)
+
+
+def test_agreement_figures_for_the_method_page(demo, tmp_path):
+    from evidence.agreement import agreement_figures
+
+    assert agreement_figures(demo, tmp_path / "curation.yaml") is None  # no file, no figures
+    record = one(demo, "Keeping safe")
+    for curator in ("alice", "bob"):
+        assert invoke("--db", demo, "screen", "--include", record.id, "--by", curator).exit_code == 0
+    figures = agreement_figures(demo, tmp_path / "curation.yaml")
+    assert figures is not None and figures["records"] == 1 and figures["unresolved"] == 0
+    assert figures["fields"] == [{"field": "inclusion", "curators": ["alice", "bob"], "items": 1, "agreed": 1, "agreement": 1.0, "kappa": None}]
