@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from evidence.agreement import AgreementReport
+from evidence.config import ConfigError
 from evidence.screen.queue import QueueItem, QueueState, ScreeningSession
 from evidence.screen.simulate import SimulationResult
 
@@ -59,7 +60,10 @@ def run_interactive(screening: ScreeningSession) -> int:
         click.echo(describe_item(item, made + 1, made + state.to_screen))
         while True:
             click.echo(KEYS + ": ", nl=False)
-            key = click.getchar().lower()
+            try:
+                key = click.getchar().lower()
+            except OSError:
+                raise ConfigError("no terminal to screen in: use `evidence screen --list`, or --include/--exclude ID") from None
             click.echo(key)
             if key == "o":
                 if item.url.startswith(("http://", "https://")):
