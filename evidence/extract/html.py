@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 _DROP_TAGS = ("script", "style", "noscript", "template", "svg", "nav", "header", "footer", "aside", "form", "iframe")
 _TITLE_SUFFIX = re.compile(r"\s*[|\-–—]\s*([A-Z][\w&'. ]{1,40})$")
-_MAIN = "main, article, [role=main], #content, .content"
+_MAIN = ("main", "[role=main]", "article", "#content", ".content")  # in order of trust
 # Labels of a page's own metadata list (<dt>From:</dt><dd>...</dd>), as GOV.UK and many publishers print it.
 _LIST_LABELS = {
     "published": "published", "first published": "published", "date published": "published", "publication date": "published",
@@ -45,11 +45,21 @@ def soup_of(markup: str | bytes) -> BeautifulSoup:
         return BeautifulSoup(markup, "lxml")
 
 
+def main_root(soup: BeautifulSoup) -> Tag | None:
+    """The element holding the page's main content: <main>, role=main, <article>, #content, .content (the first that
+    holds some text: a logo link with class "content" is not the page)."""
+    for selector in _MAIN:
+        for element in soup.select(selector)[:5]:
+            if len(element.get_text(" ", strip=True)) >= 100:
+                return element
+    return None
+
+
 def page_text(soup: BeautifulSoup | Tag) -> str:
     """The readable text of a page's main content, one block per line."""
     root: Any = soup
     if isinstance(soup, BeautifulSoup):
-        root = soup.select_one("main, article, [role=main], #content, .content") or soup.body or soup
+        root = main_root(soup) or soup.body or soup
     root = soup_of(str(root))  # a copy, so removing boilerplate leaves the caller's tree intact
     for tag in root.find_all(_DROP_TAGS):
         tag.decompose()
@@ -200,8 +210,8 @@ def _norm(text: str | None) -> str:
 
 def _headings(soup: BeautifulSoup) -> list[str]:
     """The page's <h1> texts, those inside its main content first."""
-    main = soup.select_one(_MAIN)
-    inside = [h for h in main.find_all("h1")] if main is not None else []
+    main = main_root(soup)
+    inside = list(main.find_all("h1")) if main is not None else []
     ordered = inside + [h for h in soup.find_all("h1") if h not in inside]
     texts = [" ".join(h.get_text(" ").split()) for h in ordered]
     return [t for t in texts if t][:10]
@@ -235,7 +245,7 @@ def choose_title(soup: BeautifulSoup, meta: dict[str, Any]) -> str | None:
                 return head
     if meta.get("title"):
         return _without_site(str(meta["title"]), meta.get("site_name"))
-    main = soup.select_one(_MAIN)
+    main = main_root(soup)
     main_head = main.find("h1") if main is not None else None
     if isinstance(main_head, Tag) and main_head.get_text(strip=True):
         return " ".join(main_head.get_text(" ").split())

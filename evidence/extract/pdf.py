@@ -50,7 +50,10 @@ def pdf_candidate(body: bytes, url: str, publisher: str | None = None, doc_type:
         raise PdfError("no extractable text (scanned or empty PDF)")
     first_lines = lines_of(pages[0] if pages else "")
     meta_title = _clean_meta(info.get("/Title"))
-    title = meta_title or _first_page_title(first_lines, publisher) or url.rsplit("/", 1)[-1]
+    page_title = _first_page_title(first_lines, publisher)
+    if meta_title and page_title and not _stated_on(meta_title, pages[0]):
+        meta_title = None  # a stale title left in the file's metadata (a template's, an earlier draft's): the page wins
+    title = meta_title or page_title or url.rsplit("/", 1)[-1]
     candidate = text_candidate(text, url, publisher=publisher, doc_type=doc_type or "research_report", title=title)
     candidate.published = find_dates(first_lines) or _first_page_date(first_lines) or parse_date(_pdf_date(info.get("/CreationDate"))) or candidate.published
     if not candidate.authors:
@@ -68,6 +71,15 @@ def _clean_meta(value: Any) -> str | None:
     if len(text) < 4 or re.match(r"^(untitled|microsoft word|document\d*|.*\.(docx?|pdf|indd))", text, re.I):
         return None
     return text
+
+
+def _stated_on(title: str, page: str) -> bool:
+    """True when most of a title's words occur on the page (so the metadata describes this document)."""
+    words = [w for w in re.findall(r"\w+", title.lower()) if len(w) >= 3]
+    if not words:
+        return True
+    on_page = set(re.findall(r"\w+", page.lower()))
+    return sum(w in on_page for w in words) >= 0.8 * len(words)
 
 
 def _first_page_title(lines: list[str], publisher: str | None) -> str | None:

@@ -1,11 +1,13 @@
 """Europe PMC REST search (resultType=core, cursor paging): scholarly articles with their publication types."""
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 from typing import Any
 
 from evidence.config import Source
-from evidence.extract import lines_of, parse_date, safe_link, soup_of
+from evidence.extract import parse_date, safe_link
 from evidence.fetch import Fetcher
 from evidence.harvesters import HarvestItem, SourceError
 from evidence.models import Candidate, ItemFailure
@@ -54,7 +56,7 @@ def from_result(result: dict[str, Any], source: Source | None = None) -> Candida
         publisher=str(journal) if journal else (source.publisher if source else None),
         authors=[str(a) for a in authors][:50],
         published=parse_date(result.get("firstPublicationDate")) or parse_date(str(result.get("pubYear") or "")),
-        doc_type="journal_article",
+        doc_type=_doc_type(result, [str(p) for p in pub_types]),
         summary=abstract[:4000],
         text=f"{title}\n\n{abstract}",
         doi=doi,
@@ -63,10 +65,47 @@ def from_result(result: dict[str, Any], source: Source | None = None) -> Candida
     )
 
 
+# Europe PMC publication types that say what a record is, in the catalogue's words (the first that applies wins);
+# anything else published in a journal is a journal article. Preprints come from source PPR.
+PUB_TYPE_DOC_TYPES = (
+    ("preprint", "preprint"),
+    ("published erratum", "erratum"),
+    ("correction", "erratum"),
+    ("retraction of publication", "retraction"),
+    ("editorial", "editorial"),
+    ("letter", "letter"),
+    ("news", "news"),
+)
+
+
+def _doc_type(result: dict[str, Any], pub_types: list[str]) -> str:
+    """What the record is: a preprint (source PPR, or typed so), an erratum, editorial, letter, news item, or an article."""
+    types = {t.strip().lower() for value in pub_types for t in value.split(";") if t.strip()}
+    if str(result.get("source") or "").upper() == "PPR":
+        return "preprint"
+    for name, doc_type in PUB_TYPE_DOC_TYPES:
+        if name in types:
+            return doc_type
+    return "journal_article"
+
+
+_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]*>")
+_BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "br", "div", "li", "ul", "ol", "table", "tr", "td", "th", "abstract", "sec", "title"}
+
+
 def _plain(value: Any) -> str:
+    """Europe PMC's text without its markup, losing none of the words.
+
+    Only real tags are markup: a `<` that starts no tag is a less-than sign ("p?<?0.05": an HTML parser would
+    read it as a processing instruction and drop the text up to the next `>`). Inline tags (<i>, <sup>, <sub>)
+    join their text to its neighbours ("10<sup>-8</sup>" is "10-8", "CD4<sup>+</sup>" is "CD4+"); block tags
+    (<h4>Conclusion</h4>, <p>) separate.
+    """
     if not value:
         return ""
     text = str(value)
-    if "<" in text or "&" in text:
-        text = soup_of(text).get_text(" ")
-    return " ".join(lines_of(text)).strip()
+    if "<" in text:
+        text = _TAG.sub(lambda m: " " if m.group(1).lower() in _BLOCK_TAGS else "", text)
+    if "&" in text:
+        text = html.unescape(text)
+    return " ".join(text.split()).strip()

@@ -8,7 +8,7 @@ from typing import Any
 import feedparser
 
 from evidence.config import Source
-from evidence.extract import html_candidate, lines_of, parse_date, safe_link, soup_of
+from evidence.extract import html_candidate, lines_of, local_day, safe_link, soup_of
 from evidence.fetch import Fetcher, FetchError, Response
 from evidence.harvesters import HarvestItem, SourceError, extracted
 from evidence.harvesters.safexml import refuse_hostile_xml
@@ -125,6 +125,15 @@ def _entry_summary(entry: Any) -> str:
 
 
 def _entry_date(entry: Any) -> str | None:
+    """The entry's date as its publisher wrote it: the calendar day of the raw string, in the offset it was written
+    with (feedparser's *_parsed values are shifted to UTC, a day off for an evening in New York or a morning in
+    Adelaide, and it reads "2020/1/10" as 1 December); feedparser's value only when the string says nothing."""
+    for key in ("published", "updated", "created", "dc_date"):
+        raw = entry.get(key)
+        if raw:
+            found = local_day(raw)
+            if found and len(found) == 10:
+                return found
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:
@@ -132,11 +141,6 @@ def _entry_date(entry: Any) -> str | None:
                 return time.strftime("%Y-%m-%d", value)
             except (TypeError, ValueError):
                 continue
-    for key in ("published", "updated", "dc_date"):
-        if entry.get(key):
-            found = parse_date(entry.get(key))
-            if found:
-                return found
     return None
 
 
