@@ -23,6 +23,7 @@ from evidence.extract.html import (
     html_candidate,
     list_metadata,
     main_text,
+    markup_text,
     page_text,
     safe_link,
     soup_of,
@@ -39,6 +40,6 @@ __all__ = [
     "DOCUMENT_EXTENSIONS", "JSON_LD_DOC_TYPES", "MONTHS", "SAMPLE_LEADS", "PdfError", "choose_title", "dateline", "document_links", "find_authors",
     "find_dates", "find_doi", "find_money", "find_project_ref", "find_publisher", "find_sample_size", "first_paragraph",
     "html_candidate", "item_publisher", "known_publisher", "labelled_date", "known_publishers", "labelled", "labelled_all", "lines_of",
-    "list_metadata", "local_day", "london", "main_text", "page_date", "page_text", "parse_date", "pdf_candidate", "safe_link",
+    "list_metadata", "local_day", "london", "main_text", "markup_text", "page_date", "page_text", "parse_date", "pdf_candidate", "safe_link",
     "soup_of", "structured_metadata", "text_candidate",
 ]

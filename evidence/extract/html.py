@@ -5,6 +5,7 @@ The libraries get the markup, never a URL: neither can fetch anything.
 """
 from __future__ import annotations
 
+import html as html_lib
 import json
 import logging
 import re
@@ -13,7 +14,7 @@ import warnings
 from typing import Any
 from urllib.parse import quote, urljoin, urlsplit
 
-from bs4 import BeautifulSoup, Tag, XMLParsedAsHTMLWarning
+from bs4 import BeautifulSoup, MarkupResemblesLocatorWarning, Tag, XMLParsedAsHTMLWarning
 
 from evidence.extract.dates import dateline, labelled_date, page_date, parse_date
 from evidence.extract.lines import lines_of
@@ -42,6 +43,7 @@ def soup_of(markup: str | bytes) -> BeautifulSoup:
     to be XML (an XHTML page, a sitemap served as a listing) is still read as HTML, on purpose: no warning."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", XMLParsedAsHTMLWarning)
+        warnings.simplefilter("ignore", MarkupResemblesLocatorWarning)  # harvested text that happens to be a URL
         return BeautifulSoup(markup, "lxml")
 
 
@@ -163,6 +165,30 @@ JSON_LD_DOC_TYPES = {
 }
 
 
+_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]*>")
+_BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "br", "hr", "div", "li", "ul", "ol", "table", "tr", "td", "th", "dt", "dd",
+               "blockquote", "section", "article", "abstract", "sec", "title"}
+
+
+def markup_text(value: Any) -> str:
+    """A short marked-up text (a title, an abstract) as plain text, losing none of its words.
+
+    Only real tags are markup: a `<` that starts no tag is a less-than sign ("p<0.05": an HTML parser reads it as
+    the start of a processing instruction and drops the text up to the next `>`). Inline tags (<b>, <i>, <sup>)
+    join their text to its neighbours ("10<sup>-8</sup>" is "10-8", "<b>Children's attachment</b>: ..." keeps its
+    colon in place); block tags (<p>, <h4>, <br>) separate. Entities are decoded once.
+    """
+    if not value:
+        return ""
+    text = str(value)
+    if "<" in text:
+        text = _TAG.sub(lambda m: " " if m.group(1).lower() in _BLOCK_TAGS else "", text)
+        text = re.sub(r"<!--.*?-->|<!\[CDATA\[|\]\]>", " ", text, flags=re.S)
+    if "&" in text:
+        text = html_lib.unescape(text)
+    return " ".join(text.split()).strip()
+
+
 def main_text(markup: str | bytes, url: str | None = None) -> str | None:
     """The page's main text by trafilatura (boilerplate, navigation and comments left out), or None if it finds none."""
     body = markup.encode("utf-8") if isinstance(markup, str) else markup
@@ -230,6 +256,13 @@ def _without_site(title: str, site: str | None) -> str:
     return title
 
 
+def _subtitle_follows(title: str, head: str) -> bool:
+    """True when the title goes on after the heading with a subtitle (": ..."), not with a site's name (" | Site")."""
+    at = title.lower().find(head.lower())
+    rest = title[at + len(head):].lstrip() if at >= 0 else ""
+    return rest.startswith(":")
+
+
 def choose_title(soup: BeautifulSoup, meta: dict[str, Any]) -> str | None:
     """The document's title: a heading the page's own titles confirm, else the metadata's title, the main <h1>, the <title>.
 
@@ -241,8 +274,11 @@ def choose_title(soup: BeautifulSoup, meta: dict[str, Any]) -> str | None:
         wanted = _norm(named)
         for head in heads:
             got = _norm(head)
-            if got and (wanted == got or wanted.startswith(got + " ") or wanted.endswith(" " + got)):
-                return head
+            if not got or not (wanted == got or wanted.startswith(got + " ") or wanted.endswith(" " + got)):
+                continue
+            if named and wanted.startswith(got + " ") and _subtitle_follows(str(named), head):
+                return _without_site(str(named), meta.get("site_name"))  # "It was hard to escape: safeguarding children..."
+            return head
     if meta.get("title"):
         return _without_site(str(meta["title"]), meta.get("site_name"))
     main = main_root(soup)

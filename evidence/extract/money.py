@@ -7,7 +7,7 @@ from typing import Any
 from evidence.extract.lines import lines_of
 
 _MONEY = re.compile(
-    r"£\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?\s*(bn|billion|m|million|k|thousand)?\b"
+    r"£\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\d,]*\d)\s*(bn|billion|m|million|k|thousand)?\b"
     r"(?!\s*(?:/|per|a)\s*(?:month|year|week|annum|issue))",  # prices ("£15 / month") are not findings
     re.I,
 )

@@ -1,13 +1,11 @@
 """Europe PMC REST search (resultType=core, cursor paging): scholarly articles with their publication types."""
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from evidence.config import Source
-from evidence.extract import parse_date, safe_link
+from evidence.extract import markup_text, parse_date, safe_link
 from evidence.fetch import Fetcher
 from evidence.harvesters import HarvestItem, SourceError
 from evidence.models import Candidate, ItemFailure
@@ -37,8 +35,8 @@ def harvest(source: Source, fetcher: Fetcher) -> Iterator[HarvestItem]:
 
 def from_result(result: dict[str, Any], source: Source | None = None) -> Candidate:
     """A candidate from one Europe PMC `core` result."""
-    title = _plain(result.get("title"))
-    abstract = _plain(result.get("abstractText"))
+    title = markup_text(result.get("title"))
+    abstract = markup_text(result.get("abstractText"))
     authors = [a.get("fullName") for a in (result.get("authorList") or {}).get("author", []) if isinstance(a, dict) and a.get("fullName")]
     if not authors and result.get("authorString"):
         authors = [a.strip() for a in str(result["authorString"]).rstrip(".").split(",") if a.strip()]
@@ -87,25 +85,3 @@ def _doc_type(result: dict[str, Any], pub_types: list[str]) -> str:
         if name in types:
             return doc_type
     return "journal_article"
-
-
-_TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]*>")
-_BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "br", "div", "li", "ul", "ol", "table", "tr", "td", "th", "abstract", "sec", "title"}
-
-
-def _plain(value: Any) -> str:
-    """Europe PMC's text without its markup, losing none of the words.
-
-    Only real tags are markup: a `<` that starts no tag is a less-than sign ("p?<?0.05": an HTML parser would
-    read it as a processing instruction and drop the text up to the next `>`). Inline tags (<i>, <sup>, <sub>)
-    join their text to its neighbours ("10<sup>-8</sup>" is "10-8", "CD4<sup>+</sup>" is "CD4+"); block tags
-    (<h4>Conclusion</h4>, <p>) separate.
-    """
-    if not value:
-        return ""
-    text = str(value)
-    if "<" in text:
-        text = _TAG.sub(lambda m: " " if m.group(1).lower() in _BLOCK_TAGS else "", text)
-    if "&" in text:
-        text = html.unescape(text)
-    return " ".join(text.split()).strip()

@@ -8,7 +8,7 @@ from typing import Any
 import feedparser
 
 from evidence.config import Source
-from evidence.extract import html_candidate, lines_of, local_day, safe_link, soup_of
+from evidence.extract import html_candidate, local_day, markup_text, safe_link
 from evidence.fetch import Fetcher, FetchError, Response
 from evidence.harvesters import HarvestItem, SourceError, extracted
 from evidence.harvesters.safexml import refuse_hostile_xml
@@ -144,10 +144,6 @@ def _entry_date(entry: Any) -> str | None:
     return None
 
 
-def _plain(html: Any) -> str:
-    if not html:
-        return ""
-    text = str(html)
-    if "<" not in text and "&" not in text:
-        return " ".join(text.split())
-    return " ".join(lines_of(soup_of(text).get_text("\n"))).strip()
+def _plain(markup: Any) -> str:
+    """Feed text (sanitised HTML from feedparser) as plain text: tags dropped without splitting words, entities decoded once."""
+    return markup_text(markup)

@@ -208,6 +208,8 @@ def _attachments(details: dict[str, Any]) -> list[dict[str, str]]:
             kind = _kind(url, "", "html" if declared == "html" else "file")
             title = (heading or anchor).get_text(" ", strip=True)
             found.append({"url": url, "title": title[:300] or url.rsplit("/", 1)[-1], "type": kind})
+        for section in soup.select("section.attachment"):
+            section.decompose()
         for link in document_links(soup, WWW + "/"):  # documents linked outside an attachment section
             if link["url"] not in seen:
                 seen.add(link["url"])

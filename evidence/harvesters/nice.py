@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from evidence.config import Source
-from evidence.extract import html_candidate, lines_of, local_day, safe_link, soup_of
+from evidence.extract import html_candidate, local_day, markup_text, safe_link, soup_of
 from evidence.fetch import Fetcher, FetchError, Response
 from evidence.harvesters import HarvestItem, SourceError, extracted
 from evidence.models import Candidate, ItemFailure
@@ -83,7 +83,7 @@ def _document(source: Source, fetcher: Fetcher, document: dict[str, Any], listin
         yield ItemFailure(listing_url, "listing entry is not an object")
         return
     url = safe_link(urljoin(listing_url, str(document.get("url") or document.get("pathAndQuery") or "")))
-    title = " ".join(lines_of(soup_of(str(document.get("titleNoHtml") or document.get("title") or "")).get_text(" ")))
+    title = markup_text(document.get("titleNoHtml") or document.get("title"))
     if not url or not title:
         yield ItemFailure(listing_url, f"guidance entry {document.get('guidanceRef') or document.get('id')} has no link or title")
         return
@@ -111,7 +111,7 @@ def _document(source: Source, fetcher: Fetcher, document: dict[str, Any], listin
 
 def _from_listing(source: Source, document: dict[str, Any], url: str, title: str) -> Candidate:
     kinds = [str(k) for k in (document.get("niceGuidanceType") or []) + (document.get("niceDocType") or [])]
-    summary = " ".join(lines_of(soup_of(str(document.get("metaDescription") or document.get("abstract") or document.get("teaser") or "")).get_text(" ")))
+    summary = markup_text(document.get("metaDescription") or document.get("abstract") or document.get("teaser"))
     reference = document.get("guidanceRef")
     return Candidate(
         url=url,
