@@ -67,6 +67,16 @@ def entries(source: Source, fetcher: Fetcher, response: Response) -> Iterator[Ha
         yield _from_entry(source, entry, link, title, summary, _entry_publisher(entry) or publisher)
 
 
+def from_entry(source: Source, entry: Any, link: str, feed_publisher: str | None = None) -> Candidate:
+    """The candidate of one parsed feed entry as the harvester stores it, from the entry's own fields (`link` given)."""
+    return _from_entry(source, entry, link, _plain(entry.get("title")), _entry_summary(entry), _entry_publisher(entry) or feed_publisher)
+
+
+def entry_link(entry: Any) -> str | None:
+    """The entry's http(s) link: its alternate link, else a permalink guid."""
+    return _entry_link(entry)
+
+
 def _from_entry(source: Source, entry: Any, link: str, title: str, summary: str, publisher: str | None) -> Candidate:
     authors = [a.get("name", "").strip() for a in entry.get("authors", []) if a.get("name")]
     if not authors and entry.get("author"):
@@ -105,7 +115,8 @@ def _from_page(source: Source, fetcher: Fetcher, link: str, entry: Any, title: s
 def _entry_publisher(entry: Any) -> str | None:
     """An entry's own publisher: dc:publisher, or the title of its RSS <source> (digest feeds mix publishers)."""
     source = entry.get("source") or {}
-    name = entry.get("publisher") or (source.get("title") if isinstance(source, dict) else None)
+    detail = entry.get("publisher_detail") or {}
+    name = (detail.get("name") if isinstance(detail, dict) else None) or entry.get("publisher") or (source.get("title") if isinstance(source, dict) else None)
     return _plain(name) or None
 
 
