@@ -2,10 +2,13 @@
 loses no words, a title is the document's (not a site banner's), a page's metadata list is read."""
 from __future__ import annotations
 
+from datetime import UTC
+
 import pytest
 from conftest import pdf_bytes
 
 from evidence.extract import (
+    PdfError,
     choose_title,
     find_money,
     html_candidate,
@@ -106,3 +109,25 @@ def test_known_publishers_come_from_the_data_file():
     assert known_publisher("PHE") == "Public Health England"
     assert known_publisher("www.theguardian.com") == "The Guardian" and known_publisher("news.nice.org.uk") == "NICE"
     assert known_publisher("unknown.example.org") is None
+
+
+def test_pdf_metadata_fills_author_and_date_and_unreadable_pdfs_say_why():
+    from datetime import datetime
+
+    from fpdf import FPDF
+
+    document = FPDF()
+    document.set_author("Example Author")
+    document.set_creation_date(datetime(2019, 3, 14, 23, 30, tzinfo=UTC))
+    document.add_page()
+    document.set_font("Helvetica", size=10)
+    document.multi_cell(0, 5, "A report on family help written for the tests\nIt states no date of its own anywhere in its text.")
+    candidate = pdf_candidate(bytes(document.output()), "https://example.org/report.pdf")
+    assert candidate.authors == ["Example Author"] and candidate.published == "2019-03-14"
+    assert candidate.links == [{"url": "https://example.org/report.pdf", "title": candidate.title, "type": "pdf"}]
+    with pytest.raises(PdfError, match="unreadable PDF"):
+        pdf_candidate(b"%PDF-1.4 this is not really a PDF", "https://example.org/broken.pdf")
+    blank = FPDF()
+    blank.add_page()
+    with pytest.raises(PdfError, match="no extractable text"):
+        pdf_candidate(bytes(blank.output()), "https://example.org/blank.pdf")
