@@ -176,6 +176,19 @@ def test_offline_replays_captures_and_refuses_the_unknown(server, tmp_path):
     assert server.hits("/doc") == 1
 
 
+@pytest.fixture
+def fetch_log(caplog):
+    """The fetcher's log records at INFO, caught on its own logger (the CLI's logging set-up stops propagation to the
+    root logger, where caplog listens, for every test that runs after a CLI test)."""
+    logger = logging.getLogger("evidence.fetch")
+    level = logger.level
+    logger.addHandler(caplog.handler)
+    logger.setLevel(logging.INFO)
+    yield caplog
+    logger.removeHandler(caplog.handler)
+    logger.setLevel(level)
+
+
 def test_robots_wildcards_and_longest_match(server, fetcher):
     """RFC 9309 as Protego reads it: `*` and `$` wildcards, and the longest matching rule wins (the standard
     library's parser ignores both and would fetch /reports/a.pdf and refuse /private/open)."""
@@ -191,16 +204,15 @@ def test_robots_wildcards_and_longest_match(server, fetcher):
     assert server.hits("/reports/a.pdf") == 0 and server.hits("/private/closed") == 0
 
 
-def test_crawl_delay_spaces_requests_even_with_the_rate_limit_off(server, fetcher, caplog):
+def test_crawl_delay_spaces_requests_even_with_the_rate_limit_off(server, fetcher, fetch_log):
     server.add("/robots.txt", "User-agent: *\nCrawl-delay: 0.3\n", content_type="text/plain")
     server.add("/a", b"a")
-    with caplog.at_level(logging.INFO, logger="evidence.fetch"):
-        fetcher.get(server.url("/a"), rate_limit=0)  # reads robots.txt
+    fetcher.get(server.url("/a"), rate_limit=0)  # reads robots.txt
     started = time.monotonic()
     for _ in range(3):
         fetcher.get(server.url("/a"), rate_limit=0, conditional=False)
     assert time.monotonic() - started >= 0.55  # three starts at least 0.3 s apart (a lower bound: a politeness check, not a speed one)
-    assert any("0.3s between requests: honoured" in r.getMessage() for r in caplog.records)
+    assert any("0.3s between requests: honoured" in r.getMessage() for r in fetch_log.records)
 
 
 def test_request_rate_is_honoured_like_crawl_delay(server, fetcher):
@@ -230,25 +242,24 @@ def test_robots_redirect_is_followed(server, fetcher):
         fetcher.get(server.url("/hidden"), rate_limit=0)
 
 
-def test_unreadable_robots_keeps_the_host_out_and_says_why(server, captures, caplog):
+def test_unreadable_robots_keeps_the_host_out_and_says_why(server, captures, fetch_log):
     server.add("/robots.txt", b"down", status=503)
     server.add("/page", b"x")
-    with make_fetcher(captures, retries=0) as fetcher, caplog.at_level(logging.INFO, logger="evidence.fetch"):
+    with make_fetcher(captures, retries=0) as fetcher:
         with pytest.raises(FetchError) as info:
             fetcher.get(server.url("/page"), rate_limit=0)
     assert "robots.txt could not be read (HTTP 503" in str(info.value)
     assert server.hits("/page") == 0
-    assert any("robots.txt of" in r.getMessage() and "not fetched" in r.getMessage() for r in caplog.records)
+    assert any("robots.txt of" in r.getMessage() and "not fetched" in r.getMessage() for r in fetch_log.records)
 
 
-def test_retries_and_robots_refusals_are_logged_at_info(server, fetcher, caplog):
+def test_retries_and_robots_refusals_are_logged_at_info(server, fetcher, fetch_log):
     server.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
     server.sequence("/flaky", [Answer(b"oops", 503), Answer(b"fine", 200)])
     server.add("/private/x", b"x")
-    with caplog.at_level(logging.INFO, logger="evidence.fetch"):
-        fetcher.get(server.url("/flaky"), rate_limit=0)
-        with pytest.raises(RobotsDisallowed):
-            fetcher.get(server.url("/private/x"), rate_limit=0)
-    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    fetcher.get(server.url("/flaky"), rate_limit=0)
+    with pytest.raises(RobotsDisallowed):
+        fetcher.get(server.url("/private/x"), rate_limit=0)
+    messages = [r.getMessage() for r in fetch_log.records if r.levelno == logging.INFO]
     assert any(m.startswith("retrying " + server.url("/flaky")) and "HTTP 503" in m for m in messages), messages
     assert any("disallows " + server.url("/private/x") in m for m in messages), messages
