@@ -178,8 +178,8 @@ def test_offline_replays_captures_and_refuses_the_unknown(server, tmp_path):
 
 @pytest.fixture
 def fetch_log(caplog):
-    """The fetcher's log records at INFO, caught on its own logger (the CLI's logging set-up stops propagation to the
-    root logger, where caplog listens, for every test that runs after a CLI test)."""
+    """The fetcher's log records at INFO, caught on its own logger, so they are seen whatever an earlier test's
+    logging set-up left on the `evidence` logger (propagation, levels)."""
     logger = logging.getLogger("evidence.fetch")
     level = logger.level
     logger.addHandler(caplog.handler)
