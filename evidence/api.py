@@ -30,7 +30,7 @@ from evidence.curate import CurateResult
 from evidence.curation import Change, curation_path
 from evidence.fetch import Fetcher
 from evidence.models import Record
-from evidence.pipeline import HarvestLocked, ProgressHook, SourceResult, harvest_lock, harvest_sources
+from evidence.pipeline import HarvestLocked, ProgressHook, SourceResult, harvest_lock, harvest_running, harvest_sources
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,7 @@ class Catalogue:
         sources = config.select() if sources is None else sources
         try:
             with harvest_lock(self.db):
+                catalogue.close_stale_runs(self.engine)  # runs left "running" by a killed harvest: none is running now
                 own_fetcher = fetcher is None
                 fetcher = fetcher or make_fetcher(config, captures or default_captures(self.db), offline)
                 try:
@@ -178,6 +179,7 @@ class Catalogue:
         with Session(self.engine) as session:
             runs = catalogue.last_runs(session)
             counts = catalogue.source_counts(session)
+        running = any(run.status == "running" for run in runs.values()) and harvest_running(self.db)
         ids: list[str] = []
         names: dict[str, str] = {}
         if config_path:
@@ -192,7 +194,7 @@ class Catalogue:
                 "source": source_id,
                 "name": names.get(source_id, source_id),
                 "last_run": run.started_at.strftime("%Y-%m-%d %H:%M") if run else None,
-                "status": ("interrupted" if run.status == "running" else run.status) if run else "never run",
+                "status": catalogue.shown_status(run.status, running) if run else "never run",
                 "records": counts.get(source_id, 0),
                 "new": run.new if run else 0,
                 "errors": run.errors if run else 0,
@@ -289,11 +291,21 @@ class Catalogue:
 
     # -- publish -----------------------------------------------------------------------------------
 
-    def build(self, out: str | Path, base_url: str | None = None, *, search: bool = True, jobs: int | None = None) -> SiteReport:
-        """Build the static site into `out`, then its search index (Pagefind) unless `search` is False."""
-        from evidence.publish.build import build_site
+    def build(self, out: str | Path, base_url: str | None = None, *, search: bool = True, jobs: int | None = None,
+              force: bool = False) -> SiteReport:
+        """Build the static site into `out`, then its search index (Pagefind) unless `search` is False.
+
+        A site that has records is never pruned down to none (an empty catalogue is more often a wrong --db than
+        the truth) unless `force` is given."""
+        from evidence.publish.build import STATE_FILE, build_site
         from evidence.publish.search import SearchUnavailable, index_site
 
+        with Session(self.engine) as session:  # (opening the engine checks the catalogue exists and has this schema)
+            total = session.exec(select(func.count()).select_from(Record)).one()
+        published = _published_records(Path(out) / STATE_FILE)
+        if total == 0 and published and not force:
+            raise ConfigError(f"{out}: the site shows {published} records but catalogue {catalogue.shown_url(self.db)} has none, "
+                              "so building would remove every record page; check --db (or EVIDENCE_DB), or pass --force")
         report = SiteReport(build_site(self.db, Path(out), base_url, jobs))
         if search:
             try:
@@ -303,6 +315,11 @@ class Catalogue:
                 log.warning("search index not built: %s", exc)
         return report
 
+    def migrate(self) -> tuple[str | None, str]:
+        """Upgrade the catalogue's schema to this version's (Alembic); returns (revision before, revision after)."""
+        self.close()
+        return catalogue.migrate(self.db)
+
     def export(self, fmt: str) -> str:
         """The catalogue in one open-data format (the same text as the site's download)."""
         from evidence.publish.build import export_rows, load
@@ -310,6 +327,16 @@ class Catalogue:
 
         data = load(self.db)
         return export(export_rows(data.rows), fmt, {"records": len(data.rows), "built_at": data.built_at})
+
+
+def _published_records(state_file: Path) -> int:
+    """How many records the site in a folder was last built with (0 when there is no site there)."""
+    import json
+
+    try:
+        return len(json.loads(state_file.read_text(encoding="utf-8")).get("records", []))
+    except (OSError, ValueError, AttributeError):
+        return 0
 
 
 def demo(out: Path, db: str | None = None, progress: ProgressHook | None = None) -> DemoReport:

@@ -4,6 +4,8 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import logging
+import math
 import re
 import unicodedata
 from collections.abc import Callable
@@ -13,10 +15,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import Text, delete, event, func, insert, type_coerce, update
+from sqlalchemy import Text, cast, delete, event, func, insert, inspect, update
 from sqlalchemy import select as core_select  # SQLModel's select is typed for up to four columns
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from evidence.models import (
@@ -34,16 +37,26 @@ TRACKING_PARAMS = re.compile(r"^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid
 TITLE_MATCH_RATIO = 0.92
 MIN_TITLE_KEY_FOR_MATCH = 20  # short titles ("Annual report") never match on title alone
 
+log = logging.getLogger(__name__)
+
 
 class CatalogueError(Exception):
     """The catalogue cannot be opened or written; the message says which database and why."""
 
 
 def database_url(db: str) -> str:
-    """A SQLAlchemy URL from `--db`: a URL as given, anything else a SQLite file path."""
-    if "://" in db:
-        return db
-    return f"sqlite:///{Path(db).expanduser()}"
+    """A SQLAlchemy URL from `--db`: a URL as given (postgresql:// meaning the psycopg 3 driver), else a SQLite file path."""
+    if "://" not in db:
+        return f"sqlite:///{Path(db).expanduser()}"
+    scheme, rest = db.split("://", 1)
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+psycopg://{rest}"  # SQLAlchemy's own default is psycopg2, which `evidence[postgres]` does not bring
+    return db
+
+
+def is_sqlite(db: str) -> bool:
+    """Whether `db` names a SQLite catalogue (a file path or a sqlite:// URL)."""
+    return database_url(db).startswith("sqlite")
 
 
 def shown_url(db: str) -> str:
@@ -59,46 +72,169 @@ def shown_url(db: str) -> str:
 
 
 def sqlite_file(db: str) -> Path | None:
-    """The file of a SQLite catalogue (`--db` path or sqlite:/// URL); None for other databases and in-memory SQLite."""
+    """The file of a SQLite catalogue (`--db` path, sqlite:/// URL or sqlite:///file:PATH?uri=true); None for other
+    databases and in-memory SQLite."""
     if "://" not in db:
         return Path(db).expanduser()
-    if db.startswith("sqlite:///") and db not in ("sqlite:///", "sqlite:///:memory:") and "mode=memory" not in db:
-        return Path(db.removeprefix("sqlite:///").split("?", 1)[0]).expanduser()
-    return None
+    if not db.startswith("sqlite:///") or db in ("sqlite:///", "sqlite:///:memory:") or "mode=memory" in db:
+        return None
+    path = db.removeprefix("sqlite:///").split("?", 1)[0]
+    if path.startswith("file:"):
+        path = path.removeprefix("file:")
+    return Path(path).expanduser() if path and path != ":memory:" else None
 
 
 def require_existing(db: str) -> None:
-    """A one-line CatalogueError when `db` names a SQLite file that does not exist: only harvest and demo create one."""
+    """A one-line CatalogueError when `db` names a SQLite file that does not exist: only harvest and demo create one.
+    (A server database is checked when first connected: see `connect`.)"""
     path = sqlite_file(db)
     if path is not None and not path.is_file():
         raise CatalogueError(f"no catalogue at {db}: check --db (or EVIDENCE_DB); `evidence harvest` or `evidence demo` creates one")
 
 
-def connect(db: str, *, create: bool = True) -> Engine:
-    """Open (and create the tables of) the catalogue at `db`; a one-line CatalogueError if it cannot."""
+def open_engine(db: str) -> Engine:
+    """An engine for `db`, without looking at its tables (see `connect`). SQLite runs in WAL mode with explicit
+    transactions (so SAVEPOINTs and transactional DDL work); an in-memory one is one shared connection."""
     url = database_url(db)
+    if url.startswith("sqlite"):
+        memory = sqlite_file(db) is None
+        options: dict[str, Any] = {"connect_args": {"timeout": 60, "check_same_thread": False}}
+        if "uri=true" in url:
+            options["connect_args"]["uri"] = True
+        if memory:
+            options["poolclass"] = StaticPool
+        engine = create_engine(url, **options)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def connect(db: str, *, create: bool = True) -> Engine:
+    """Open the catalogue at `db`, checking its schema; a one-line CatalogueError if it cannot.
+
+    A database with no catalogue tables is given them (`create`, for harvest and demo) or refused. An older schema
+    is upgraded here for SQLite (a file one user owns: the upgrade runs in one transaction, so a failure leaves it as
+    it was) and refused for a server (a team's database is upgraded on purpose: `evidence migrate`)."""
     try:
-        if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
-            event.listen(engine, "connect", _sqlite_pragmas)
-        else:
-            engine = create_engine(url, pool_pre_ping=True)
-        if create:
-            SQLModel.metadata.create_all(engine)
+        engine = open_engine(db)
+        try:
+            _check_schema(engine, db, create=create, upgrade=is_sqlite(db))
+        except BaseException:
+            engine.dispose()
+            raise
     except (ArgumentError, SQLAlchemyError, ImportError) as exc:
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CatalogueError(f"cannot open catalogue {shown_url(db)}: {reason}") from None
+        raise CatalogueError(explain(exc, db, opening=True)) from None
     return engine
+
+
+def migrate(db: str) -> tuple[str | None, str]:
+    """Upgrade the catalogue at `db` to this version's schema; returns (revision before, revision after)."""
+    from evidence import migrations
+
+    try:
+        engine = open_engine(db)
+        try:
+            with engine.begin() as connection:
+                before = migrations.current(connection)
+                if before is None:
+                    raise CatalogueError(f"no catalogue in {shown_url(db)}: check --db (or EVIDENCE_DB); "
+                                         "`evidence harvest` or `evidence demo` creates one")
+                _refuse_newer(db, before)
+                if before == migrations.head() and migrations.VERSION_TABLE in inspect(connection).get_table_names():
+                    return before, before
+                return migrations.upgrade(connection)
+        finally:
+            engine.dispose()
+    except (ArgumentError, SQLAlchemyError, ImportError) as exc:
+        raise CatalogueError(f"cannot upgrade catalogue {shown_url(db)}: {error_reason(exc)}") from None
+
+
+def _check_schema(engine: Engine, db: str, *, create: bool, upgrade: bool) -> None:
+    from evidence import migrations
+
+    with engine.connect() as connection:
+        revision = migrations.current(connection)
+        versioned = migrations.VERSION_TABLE in inspect(connection).get_table_names()
+    if revision is None:
+        if not create:
+            raise CatalogueError(f"no catalogue in {shown_url(db)} (the database has no catalogue tables): check --db "
+                                 "(or EVIDENCE_DB); `evidence harvest` or `evidence demo` creates one")
+        with engine.begin() as connection:
+            if migrations.current(connection) is None:  # (another process may have created it meanwhile)
+                SQLModel.metadata.create_all(connection)
+                migrations.stamp(connection, "head")
+        return
+    if revision == migrations.head() and versioned:
+        return
+    _refuse_newer(db, revision)
+    if not upgrade:
+        if revision == migrations.head():
+            raise CatalogueError(f"catalogue {shown_url(db)} was made before schema migrations (its tables match revision {revision}): "
+                                 f"run `evidence --db {shown_url(db)} migrate` once to record that")
+        raise CatalogueError(f"catalogue {shown_url(db)} has schema revision {revision}{'' if versioned else ' (made before migrations)'}; "
+                             f"this version of evidence needs {migrations.head()}: back it up (pg_dump), then run "
+                             f"`evidence --db {shown_url(db)} migrate`")
+    with engine.begin() as connection:
+        before, after = migrations.upgrade(connection)
+    log.info("catalogue %s upgraded from schema %s to %s", shown_url(db), before, after)
+
+
+def _refuse_newer(db: str, revision: str) -> None:
+    from evidence import migrations
+
+    if not migrations.known(revision):
+        raise CatalogueError(f"catalogue {shown_url(db)} has schema revision {revision}, made by a newer version of evidence "
+                             f"(this one knows up to {migrations.head()}): upgrade evidence")
+
+
+def error_reason(exc: BaseException) -> str:
+    """The first line of a database error, without SQLAlchemy's wrapping."""
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+_DAMAGED = ("file is not a database", "malformed", "disk i/o error")
+_FULL = ("database or disk is full", "no space left", "could not extend file", "disk quota")
+_READ_ONLY = ("readonly database", "read-only", "unable to open database file")
+_GONE = ("server closed the connection", "terminating connection", "connection refused", "could not connect", "connection is closed",
+         "consuming input failed", "the connection is lost", "connection timeout", "connection to server")
+
+
+def explain(exc: BaseException, db: str, opening: bool = False) -> str:
+    """One line for a database failure: which catalogue, what happened, and what to do about it."""
+    shown = shown_url(db)
+    reason = error_reason(exc)
+    low = reason.lower()
+    if any(word in low for word in _DAMAGED):
+        return (f"cannot open catalogue {shown}: {reason}: the file is damaged; restore it from a backup, or make a new one from "
+                "the capture store with `evidence --db NEW.db harvest --offline`")
+    if any(word in low for word in _FULL):
+        return f"catalogue {shown}: {reason}: free some disk space and run again (what was already committed is kept)"
+    if any(word in low for word in _READ_ONLY) and not opening:
+        return f"catalogue {shown} cannot be written ({reason}): check the file's permissions and mount, or use a writable copy"
+    if opening:
+        return f"cannot open catalogue {shown}: {reason}"
+    if getattr(exc, "connection_invalidated", False) or any(word in low for word in _GONE):
+        return f"lost the connection to catalogue {shown}: {reason}; what was already committed is kept: run again when it is back"
+    return f"catalogue {shown}: {reason}"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL keeps readers working during a harvest and makes a killed writer roll back cleanly.
+    dbapi_connection.isolation_level = None  # transactions are begun explicitly (_sqlite_begin), DDL included
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=60000")
     cursor.close()
+
+
+def _sqlite_begin(connection: Any) -> None:
+    # pysqlite would begin a transaction only before the first INSERT/UPDATE/DELETE, which breaks SAVEPOINTs
+    # (one bad item rolled back alone) and leaves DDL outside the transaction (SQLAlchemy's documented recipe).
+    connection.exec_driver_sql("BEGIN")
 
 
 # -- normalisation ------------------------------------------------------------------------------
@@ -162,8 +298,29 @@ def content_hash(candidate: Candidate) -> str:
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")  # NUL (PostgreSQL refuses it in text) and lone surrogates (not UTF-8)
+
+
+def storable(value: Any) -> Any:
+    """`value` with what no catalogue database can store taken out, through lists and mappings: NUL characters
+    dropped, lone surrogates replaced by U+FFFD, NaN and infinities (not JSON) made None."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub(lambda m: "" if m.group() == "\x00" else "\ufffd", value) if _UNSTORABLE.search(value) else value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [storable(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(storable(v) for v in value)
+    if isinstance(value, dict):
+        return {storable(k): storable(v) for k, v in value.items()}
+    return value
+
+
 def bound(candidate: Candidate) -> Candidate:
-    """Cut a candidate's free-text fields to the catalogue's limits."""
+    """Clean a candidate of what the database cannot store (`storable`) and cut its free-text fields to the catalogue's limits."""
+    for name in candidate.__dataclass_fields__:
+        setattr(candidate, name, storable(getattr(candidate, name)))
     candidate.title = candidate.title.strip()[:MAX_TITLE_CHARS]
     candidate.summary = (candidate.summary or "")[:MAX_SUMMARY_CHARS]
     candidate.text = (candidate.text or "")[:MAX_TEXT_CHARS]
@@ -401,13 +558,28 @@ def last_runs(session: Session) -> dict[str, HarvestRun]:
     return {run.source_id: run for run in rows}
 
 
+def shown_status(status: str, harvest_running: bool) -> str:
+    """A run's status as shown: "running" only while a harvest holds the lock; else a killed harvest's "interrupted"."""
+    return ("running" if harvest_running else "interrupted") if status == "running" else status
+
+
+def close_stale_runs(engine: Engine) -> int:
+    """Mark interrupted the runs a killed harvest left "running" (call only while holding the harvest lock); how many."""
+    with Session(engine) as session:
+        result = session.connection().execute(update(HarvestRun).where(col(HarvestRun.status) == "running")
+                                              .values(status="interrupted", message="the harvest was stopped before this source was stored"))
+        session.commit()
+    return int(result.rowcount or 0)
+
+
 def all_tags(session: Session, raw_evidence: bool = False) -> dict[str, list[Any]]:
     """Every record's tags, grouped by record id: read-only rows (attribute access like RecordTag) through
     SQLAlchemy Core, in one query: building ORM objects cost the site build seconds at 10,000 records.
     With `raw_evidence`, each tag's evidence is its JSON text, for callers that decode only what they show."""
     grouped: dict[str, list[Any]] = {}
     table = RecordTag.__table__  # type: ignore[attr-defined]
-    columns = [type_coerce(c, Text).label(c.name) if raw_evidence and c.name == "evidence" else c for c in table.c]
+    # cast in SQL: PostgreSQL's driver decodes a JSON column itself, so only the database can hand back its text
+    columns = [cast(c, Text).label(c.name) if raw_evidence and c.name == "evidence" else c for c in table.c]
     for tag in session.connection().execute(select(*columns)).all():
         grouped.setdefault(tag.record_id, []).append(tag)
     return grouped

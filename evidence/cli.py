@@ -22,23 +22,26 @@ LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _OS_REASONS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
                errno.EPERM: "permission denied", errno.EDQUOT: "the disk quota is exceeded", errno.ENOENT: "no such file or folder",
                errno.ENOTDIR: "not a folder", errno.EISDIR: "is a folder", errno.EADDRINUSE: "the port is already in use"}
+_OS_ADVICE = {errno.ENOSPC: "free some space and run again (what was already committed is kept)",
+              errno.EDQUOT: "free some space and run again (what was already committed is kept)",
+              errno.EROFS: "write somewhere else (--out, --captures or --db)"}
 
 
 def one_line(exc: BaseException, db: str = DEFAULT_DB) -> str | None:
     """The one-line message for an expected failure, or None for a bug (which keeps its traceback)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from evidence.catalogue import CatalogueError, shown_url
+    from evidence.catalogue import CatalogueError, explain
     from evidence.config import ConfigError
 
     if isinstance(exc, (ConfigError, CatalogueError)):
         return str(exc)
     if isinstance(exc, OSError) and exc.errno in _OS_REASONS:
         where = exc.filename or ""
-        return f"{where}: {_OS_REASONS[exc.errno]}" if where else _OS_REASONS[exc.errno]
+        reason = _OS_REASONS[exc.errno] + (f"; {_OS_ADVICE[exc.errno]}" if exc.errno in _OS_ADVICE else "")
+        return f"{where}: {reason}" if where else reason
     if isinstance(exc, SQLAlchemyError):
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
-        return f"cannot open catalogue {shown_url(db)}: {reason[0] if reason else type(exc).__name__}"
+        return explain(exc, db)
     return None
 
 
@@ -459,8 +462,9 @@ def agreement(ctx: click.Context, fmt: str, curation_file: str | None) -> None:
 @click.option("--no-search", is_flag=True, help="Skip the Pagefind search index (faster; the search page then finds nothing).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
               help="Processes rendering record pages and downloads on large sites [default: one per CPU core, at most 4].")
+@click.option("--force", is_flag=True, help="Build even when the catalogue is empty and the site in --out has records (it removes them).")
 @click.pass_context
-def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, jobs: int | None) -> None:
+def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, jobs: int | None, force: bool) -> None:
     """Build the static site: evidence map, intervention and record pages, search, feeds, downloads.
 
     Links are relative, so the folder works opened from disk or served under any path. A rebuild
@@ -475,7 +479,7 @@ def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, j
     from evidence import terminal
 
     with open_catalogue(ctx) as cat:
-        report = cat.build(Path(out), base_url, search=not no_search, jobs=jobs)
+        report = cat.build(Path(out), base_url, search=not no_search, jobs=jobs, force=force)
     b = report.build
     terminal.say(f"Built {b.pages} pages for {b.records} records into {out}: {b.written} files written, "
                  f"{b.unchanged} unchanged, {b.removed} removed; {len(b.added)} new records since the last build.")
@@ -483,6 +487,30 @@ def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, j
         terminal.say(f"Search index: {report.search_pages} record pages indexed (Pagefind).")
     elif report.search_warning:
         terminal.warn(f"search index not built: {report.search_warning}")
+
+
+@cli.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Upgrade the catalogue's schema to this version of evidence (Alembic migrations shipped in the package).
+
+    A SQLite catalogue is upgraded by any command that opens it; a PostgreSQL one only by this command, so a
+    team upgrades its shared database on purpose (after a backup: pg_dump). Nothing else changes.
+
+    \b
+    Examples:
+      evidence migrate
+      evidence --db postgresql://evidence@db.example.org/evidence migrate
+    """
+    from evidence import terminal
+
+    with open_catalogue(ctx) as cat:
+        before, after = cat.migrate()
+    from evidence.catalogue import shown_url
+
+    db = shown_url(ctx.obj["db"])
+    terminal.say(f"Catalogue {db} is at schema {after} already." if before == after else
+                 f"Upgraded catalogue {db} from schema {before} to {after}.")
 
 
 @cli.command("export")

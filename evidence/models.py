@@ -141,7 +141,7 @@ class HarvestRun(SQLModel, table=True):
     source_id: str = Field(index=True)
     started_at: datetime = Field(default_factory=utcnow)
     finished_at: datetime | None = None
-    status: str = "running"  # running | ok | failed
+    status: str = "running"  # running | ok | failed | interrupted (stopped before this source was stored)
     offline: bool = False
     fetched: int = 0
     new: int = 0

@@ -8,7 +8,10 @@ between commits leaves every committed source whole and the rest as they were.
 """
 from __future__ import annotations
 
+import errno
+import logging
 import os
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -16,14 +19,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
+from sqlmodel import Session, col
 
 from evidence import catalogue
 from evidence.config import Source
 from evidence.fetch import Fetcher, FetchError
 from evidence.harvesters import HarvestItem, SourceError, harvester_for
 from evidence.models import Candidate, HarvestRun, ItemFailure, Unchanged, utcnow
+
+log = logging.getLogger(__name__)
 
 MAX_ITEM_ERRORS_KEPT = 50
 
@@ -49,15 +56,26 @@ class HarvestLocked(Exception):
     """Another harvest is writing to the same catalogue."""
 
 
+# The PostgreSQL advisory lock a harvest holds (a session lock, per database: released when its connection closes,
+# so a killed harvest never leaves it behind). Below 2**31, so pg_locks shows it as classid 0, objid LOCK_KEY.
+LOCK_KEY = 0x65766964  # "evid"
+
+
 @contextmanager
 def harvest_lock(db: str) -> Iterator[None]:
-    """Hold an exclusive lock on a SQLite catalogue for the length of a harvest (no-op for server databases)."""
-    if "://" in db and not db.startswith("sqlite:///"):
+    """Hold an exclusive lock on the catalogue for the length of a harvest: a lock file beside a SQLite catalogue
+    (flock), a PostgreSQL advisory lock on a server. HarvestLocked (one line) when another harvest holds it."""
+    if not catalogue.is_sqlite(db):
+        with _advisory_lock(db):
+            yield
+        return
+    file = catalogue.sqlite_file(db)
+    if file is None:  # in-memory: no other process can reach it
         yield
         return
     import fcntl
 
-    path = Path(db.removeprefix("sqlite:///") + ".lock")
+    path = Path(f"{file}.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(path, "a+")
     try:
@@ -76,16 +94,88 @@ def harvest_lock(db: str) -> Iterator[None]:
         handle.close()
 
 
-def collect(source: Source, fetcher: Fetcher, progress: ProgressHook | None = None) -> tuple[list[HarvestItem], str | None]:
-    """Run one harvester to the end; returns its items and, if the source failed, a one-line reason."""
+@contextmanager
+def _advisory_lock(db: str) -> Iterator[None]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.pool import NullPool
+
+    me = f"evidence harvest (pid {os.getpid()})"
+    try:
+        engine = create_engine(catalogue.database_url(db), poolclass=NullPool, connect_args={"application_name": me[:63]})
+        connection = engine.connect()
+    except SQLAlchemyError as exc:
+        raise catalogue.CatalogueError(f"cannot open catalogue {catalogue.shown_url(db)}: {catalogue.error_reason(exc)}") from None
+    try:
+        if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar():
+            holder = connection.execute(text(
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
+                "AND l.classid = 0 AND l.objid = :key AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = "
+                "current_database())"), {"key": LOCK_KEY}).scalar() or "another harvest"
+            raise HarvestLocked(f"{holder} is writing to {catalogue.shown_url(db)}; wait for it to finish")
+        connection.commit()  # the lock is the session's, not the transaction's: nothing stays open beside it
+        yield
+    finally:
+        try:
+            connection.close()  # ends the session, and with it the lock
+        finally:
+            engine.dispose()
+
+
+def harvest_running(db: str) -> bool:
+    """Whether a harvest holds the catalogue's lock now (so its runs still marked "running" really are)."""
+    if not catalogue.is_sqlite(db):
+        from sqlalchemy import text
+
+        engine = catalogue.open_engine(db)
+        try:
+            with engine.connect() as connection:
+                return bool(connection.execute(text(
+                    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 0 AND objid = :key AND granted "
+                    "AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"), {"key": LOCK_KEY}).scalar())
+        finally:
+            engine.dispose()
+    file = catalogue.sqlite_file(db)
+    path = Path(f"{file}.lock") if file is not None else None
+    if path is None or not path.exists():
+        return False
+    import fcntl
+
+    try:
+        with open(path) as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            return False
+    except OSError:
+        return False
+
+
+# Failures of the machine, not of a source (every other source would fail the same way): they stop the harvest.
+FATAL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM})
+# What a database refuses in one item's values: that item is lost, not its source (see _store_source).
+ITEM_REJECTED = (DataError, IntegrityError, OverflowError, UnicodeEncodeError)
+
+
+def collect(source: Source, fetcher: Fetcher, progress: ProgressHook | None = None,
+            stop: threading.Event | None = None) -> tuple[list[HarvestItem], str | None]:
+    """Run one harvester to the end (or until `stop` is set); returns its items and, if the source failed, a one-line reason."""
     items: list[HarvestItem] = []
     try:
         for item in harvester_for(source.kind)(source, fetcher):
+            if stop is not None and stop.is_set():
+                return items, "interrupted"
             items.append(item)
             if progress:
                 progress(source.id, len(items))
     except (FetchError, SourceError) as exc:
         return items, str(exc)
+    except OSError as exc:
+        if exc.errno in FATAL_ERRNOS:
+            raise
+        where = traceback.extract_tb(exc.__traceback__)[-1]
+        return items, f"{source.url}: internal error {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"
     except Exception as exc:  # noqa: BLE001 - a harvester bug must not stop the other sources
         where = traceback.extract_tb(exc.__traceback__)[-1]
         return items, f"{source.url}: internal error {type(exc).__name__}: {exc} ({Path(where.filename).name}:{where.lineno})"
@@ -166,8 +256,10 @@ def harvest_sources(
         session.commit()
     results: dict[str, SourceResult] = {}
     shared = SharedIndex()
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="harvest") as pool:
-        futures = {pool.submit(collect, source, fetcher, progress): source for source in sources}
+    stop = threading.Event()
+    pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="harvest")
+    try:
+        futures = {pool.submit(collect, source, fetcher, progress, stop): source for source in sources}
         for future in as_completed(futures):
             source = futures[future]
             items, failure = future.result()
@@ -175,7 +267,30 @@ def harvest_sources(
             results[source.id] = result
             if on_done:
                 on_done(result)
+    except BaseException:
+        # Ctrl-C, or a failure of the machine or the database: queued sources never start, running ones stop at their
+        # next item, and the runs not stored are marked interrupted (every source already committed stays as it is).
+        stop.set()
+        pool.shutdown(wait=False, cancel_futures=True)
+        mark_interrupted(engine, [run_ids[s.id] for s in sources if s.id not in results])
+        raise
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
     return [results[s.id] for s in sources]
+
+
+def mark_interrupted(engine: Engine, run_ids: list[int]) -> None:
+    """Mark these runs interrupted, if the database still answers (best effort: it may be what failed)."""
+    if not run_ids:
+        return
+    try:
+        with Session(engine) as session:
+            session.connection().execute(
+                update(HarvestRun).where(col(HarvestRun.id).in_(run_ids), col(HarvestRun.status) == "running")
+                .values(status="interrupted", finished_at=utcnow(), message="interrupted before this source was stored"))
+            session.commit()
+    except SQLAlchemyError as exc:
+        log.warning("could not mark %d runs as interrupted: %s", len(run_ids), str(exc).splitlines()[0])
 
 
 def _store_source(engine: Engine, source: Source, items: list[HarvestItem], failure: str | None,
@@ -185,11 +300,23 @@ def _store_source(engine: Engine, source: Source, items: list[HarvestItem], fail
         result.status, result.message = "failed", failure
     else:
         try:
-            with Session(engine) as session:
-                store(session, source, items, result, classify_hook, shared)
-                _finish(session, run_id, result)
-                session.commit()
-                return result
+            try:
+                with Session(engine) as session:
+                    store(session, source, items, result, classify_hook, shared)
+                    _finish(session, run_id, result)
+                    session.commit()
+                    return result
+            except ITEM_REJECTED as exc:
+                # The database refused a value of some item: store the source again, one item at a time, each in its own
+                # SAVEPOINT, so only the items it refuses are lost (rare: bound() already cleans what none can store).
+                shared.reset()
+                log.info("source %s: the database refused an item (%s); storing item by item", source.id, catalogue.error_reason(exc))
+                result = SourceResult(source_id=source.id)
+                with Session(engine) as session:
+                    _store_each(session, source, items, result, classify_hook, shared)
+                    _finish(session, run_id, result)
+                    session.commit()
+                    return result
         except (SourceError, FetchError) as exc:
             shared.reset()
             result = SourceResult(source_id=source.id, status="failed", message=str(exc))
@@ -203,13 +330,33 @@ def _store_source(engine: Engine, source: Source, items: list[HarvestItem], fail
     return result
 
 
+def _store_each(session: Session, source: Source, items: list[HarvestItem], result: SourceResult,
+                classify_hook: catalogue.ClassifyHook | None, shared: SharedIndex) -> None:
+    """Store items one by one, each in a SAVEPOINT; an item the database refuses becomes an item error."""
+    for item in items:
+        part = SourceResult(source_id=source.id)
+        try:
+            with session.begin_nested():
+                store(session, source, [item], part, classify_hook, shared)
+        except ITEM_REJECTED as exc:
+            shared.reset()  # the index may hold the refused record
+            url = getattr(item, "url", source.url)
+            log.info("source %s: %s not stored: %s", source.id, url, catalogue.error_reason(exc))
+            part = SourceResult(source_id=source.id, fetched=1, errors=1,
+                                item_errors=[f"{url}: the database refused it ({catalogue.error_reason(exc)[:200]})"])
+        for name in ("fetched", "new", "updated", "unchanged", "errors"):
+            setattr(result, name, getattr(result, name) + getattr(part, name))
+        result.item_errors += part.item_errors[: max(0, MAX_ITEM_ERRORS_KEPT - len(result.item_errors))]
+
+
 def _finish(session: Session, run_id: int, result: SourceResult) -> None:
     run = session.get(HarvestRun, run_id)
     if run is None:
         return
     run.finished_at = utcnow()
     run.status = result.status
-    run.message = result.message
-    for name in ("fetched", "new", "updated", "unchanged", "errors", "item_errors"):
+    run.message = catalogue.storable(result.message)  # reasons may quote harvested text
+    for name in ("fetched", "new", "updated", "unchanged", "errors"):
         setattr(run, name, getattr(result, name))
+    run.item_errors = catalogue.storable(result.item_errors)
     session.add(run)

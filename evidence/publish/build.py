@@ -99,7 +99,7 @@ class SiteData:
 def load(db: str, base_url: str = "") -> SiteData:
     """Read the catalogue into page-ready data."""
     taxonomy = load_taxonomy()
-    engine = catalogue.connect(db)
+    engine = catalogue.connect(db, create=False)
     try:
         with Session(engine) as session:
             table = Record.__table__  # type: ignore[attr-defined]
