@@ -99,8 +99,6 @@ def open_engine(db: str) -> Engine:
     if url.startswith("sqlite"):
         memory = sqlite_file(db) is None
         options: dict[str, Any] = {"connect_args": {"timeout": 60, "check_same_thread": False}}
-        if "uri=true" in url:
-            options["connect_args"]["uri"] = True
         if memory:
             options["poolclass"] = StaticPool
         engine = create_engine(url, **options)

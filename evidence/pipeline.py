@@ -59,6 +59,7 @@ class HarvestLocked(Exception):
 # The PostgreSQL advisory lock a harvest holds (a session lock, per database: released when its connection closes,
 # so a killed harvest never leaves it behind). Below 2**31, so pg_locks shows it as classid 0, objid LOCK_KEY.
 LOCK_KEY = 0x65766964  # "evid"
+LOCK_NAME = "evidence harvest, pid "  # the lock holder's application_name, so a refused harvest can name it
 
 
 @contextmanager
@@ -100,9 +101,9 @@ def _advisory_lock(db: str) -> Iterator[None]:
     from sqlalchemy.exc import SQLAlchemyError
     from sqlalchemy.pool import NullPool
 
-    me = f"evidence harvest (pid {os.getpid()})"
     try:
-        engine = create_engine(catalogue.database_url(db), poolclass=NullPool, connect_args={"application_name": me[:63]})
+        engine = create_engine(catalogue.database_url(db), poolclass=NullPool,
+                               connect_args={"application_name": f"{LOCK_NAME}{os.getpid()}"})
         connection = engine.connect()
     except SQLAlchemyError as exc:
         raise catalogue.CatalogueError(f"cannot open catalogue {catalogue.shown_url(db)}: {catalogue.error_reason(exc)}") from None
@@ -111,8 +112,9 @@ def _advisory_lock(db: str) -> Iterator[None]:
             holder = connection.execute(text(
                 "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' "
                 "AND l.classid = 0 AND l.objid = :key AND l.granted AND l.database = (SELECT oid FROM pg_database WHERE datname = "
-                "current_database())"), {"key": LOCK_KEY}).scalar() or "another harvest"
-            raise HarvestLocked(f"{holder} is writing to {catalogue.shown_url(db)}; wait for it to finish")
+                "current_database())"), {"key": LOCK_KEY}).scalar() or ""
+            pid = holder.removeprefix(LOCK_NAME) if holder.startswith(LOCK_NAME) else "another process"
+            raise HarvestLocked(f"another harvest (pid {pid}) is writing to {catalogue.shown_url(db)}; wait for it to finish")
         connection.commit()  # the lock is the session's, not the transaction's: nothing stays open beside it
         yield
     finally:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import httpx
 import pytest
 import yaml
 from hypothesis import settings
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -19,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from server import RecordedServer  # noqa: E402
 
 from evidence import catalogue  # noqa: E402
+from evidence.api import Catalogue  # noqa: E402
 from evidence.capture import CaptureStore  # noqa: E402
 from evidence.config import Config, load_config  # noqa: E402
 from evidence.fetch import Fetcher  # noqa: E402
@@ -61,10 +64,106 @@ def server() -> Iterator[RecordedServer]:
     srv.close()
 
 
+# EVIDENCE_TEST_DB: a PostgreSQL server URL (postgresql://user@127.0.0.1:PORT/postgres). When set, every catalogue the
+# fixtures below hand out is a fresh database on that server, dropped after its test; .ci/run runs the whole suite
+# once without it (SQLite) and once with it. Tests about SQLite files themselves use file paths either way.
+TEST_DB = os.environ.get("EVIDENCE_TEST_DB") or None
+
+
+class ServerDatabases:
+    """Fresh, empty databases on the EVIDENCE_TEST_DB server, one per catalogue a test asks for."""
+
+    def __init__(self, url: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+
+        self.url = make_url(catalogue.database_url(url))
+        self.admin = create_engine(self.url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        self.count = 0
+
+    def create(self) -> str:
+        """A new database's URL (as `--db` takes it)."""
+        from sqlalchemy import text
+
+        self.count += 1
+        name = f"evidence_test_{os.getpid()}_{self.count}"
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        return self.url.set(database=name).render_as_string(hide_password=False)
+
+    def drop(self, url: str) -> None:
+        """Drop a database made by `create` (closing any connection a test left open)."""
+        from sqlalchemy import text
+        from sqlalchemy.engine import make_url
+
+        name = make_url(url).database
+        with self.admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def server_databases() -> Iterator[ServerDatabases | None]:
+    """The EVIDENCE_TEST_DB server's database maker, or None when the suite runs on SQLite."""
+    if not TEST_DB:
+        yield None
+        return
+    databases = ServerDatabases(TEST_DB)
+    yield databases
+    databases.admin.dispose()
+
+
 @pytest.fixture
-def catalogue_path(tmp_path: Path) -> str:
-    """A SQLite catalogue file in the test's own folder."""
-    return str(tmp_path / "catalogue.db")
+def new_catalogue(tmp_path: Path, server_databases: ServerDatabases | None) -> Iterator[Callable[[str], str]]:
+    """Makes the `--db` of a catalogue that does not exist yet: a SQLite file NAME.db in the test's folder, or a fresh
+    database on EVIDENCE_TEST_DB (dropped after the test)."""
+    made: list[str] = []
+
+    def make(name: str = "catalogue") -> str:
+        if server_databases is None:
+            return str(tmp_path / f"{name}.db")
+        made.append(server_databases.create())
+        return made[-1]
+
+    yield make
+    for url in made:
+        assert server_databases is not None
+        server_databases.drop(url)
+
+
+@pytest.fixture
+def catalogue_path(new_catalogue: Callable[[str], str]) -> str:
+    """The `--db` of a catalogue not created yet: a SQLite file in the test's own folder, or a fresh database on
+    EVIDENCE_TEST_DB."""
+    return new_catalogue("catalogue")
+
+
+@pytest.fixture
+def fresh_catalogue(new_catalogue: Callable[[str], str]) -> Iterator[Catalogue]:
+    """An empty catalogue at the current schema, open: in-memory SQLite, or a fresh database on EVIDENCE_TEST_DB.
+    (An in-memory catalogue has no folder: pass `captures=` to its harvests.)"""
+    db = new_catalogue("fresh") if TEST_DB else f"sqlite:///file:fresh-{uuid.uuid4().hex}?mode=memory&cache=shared&uri=true"
+    with Catalogue(db, create=True) as cat:
+        assert cat.engine is not None  # opening it creates the tables
+        yield cat
+
+
+def reset_catalogue(db: str) -> None:
+    """Remove a catalogue made by the fixtures, so the next harvest makes it anew: its files, or its tables."""
+    if catalogue.is_sqlite(db):
+        for suffix in ("", "-wal", "-shm"):
+            if os.path.exists(db + suffix):
+                os.remove(db + suffix)
+        return
+    from sqlalchemy import text
+
+    engine = catalogue.open_engine(db)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -71,13 +71,13 @@ def test_committed_sources_file_is_valid_and_covers_the_named_bodies():
 
 # -- harvest and status ------------------------------------------------------------------------------
 
-def test_harvest_exit_1_when_a_source_fails_with_summary_table(tmp_path, server):
+def test_harvest_exit_1_when_a_source_fails_with_summary_table(tmp_path, server, new_catalogue):
     server.add("/feed.xml", "<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><item><title>Foster care study</title>"
                f"<link>{server.base}/a</link><description>{'An evaluation of specialist foster care. ' * 5}</description></item></channel></rss>",
                content_type="application/rss+xml")
     path = write_sources(tmp_path, [{"id": "good", "kind": "feed", "url": server.url("/feed.xml"), "detail": False},
                                     {"id": "bad", "kind": "feed", "url": server.url("/missing.xml")}])
-    db = str(tmp_path / "c.db")
+    db = new_catalogue("c")
     result = invoke("--db", db, "harvest", "--config", str(path), "--captures", str(tmp_path / "caps"))
     assert result.exit_code == 1
     assert "Harvest summary" in result.output and "good" in result.output and "HTTP 404" in result.output
@@ -88,9 +88,10 @@ def test_harvest_exit_1_when_a_source_fails_with_summary_table(tmp_path, server)
     assert rows["bad"]["status"] == "failed" and "HTTP 404" in rows["bad"]["message"]
     only_good = invoke("--db", db, "harvest", "--config", str(path), "--source", "good", "--captures", str(tmp_path / "caps"))
     assert only_good.exit_code == 0
-    offline = invoke("--db", str(tmp_path / "offline.db"), "harvest", "--config", str(path), "--source", "good", "--offline",
+    offline_db = new_catalogue("offline")
+    offline = invoke("--db", offline_db, "harvest", "--config", str(path), "--source", "good", "--offline",
                      "--captures", str(tmp_path / "caps"))
-    assert offline.exit_code == 0 and len(records(str(tmp_path / "offline.db"))) == 1
+    assert offline.exit_code == 0 and len(records(offline_db)) == 1
 
 
 def test_unknown_source_id_is_an_error(tmp_path):
@@ -221,14 +222,15 @@ def test_curation_mistakes_are_refused_and_orphans_warned(tmp_path, monkeypatch)
     assert result.exit_code == 2 and "curation.yaml" in result.output
 
 
-def test_an_unattended_harvest_leaves_a_log_file(tmp_path, server):
+def test_an_unattended_harvest_leaves_a_log_file(tmp_path, server, catalogue_path):
     server.add("/feed.xml", "<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><item><title>Foster care study</title>"
                f"<link>{server.base}/a</link><description>{'An evaluation of specialist foster care. ' * 5}</description></item></channel></rss>",
                content_type="application/rss+xml")
     path = write_sources(tmp_path, [{"id": "good", "kind": "feed", "url": server.url("/feed.xml"), "detail": False},
                                     {"id": "bad", "kind": "feed", "url": server.url("/missing.xml")}])
     log = tmp_path / "harvest.log"
-    result = invoke("--db", str(tmp_path / "c.db"), "--log-file", str(log), "harvest", "--config", str(path), "--quiet")
+    result = invoke("--db", catalogue_path, "--log-file", str(log), "harvest", "--config", str(path), "--quiet",
+                    "--captures", str(tmp_path / "caps"))
     assert result.exit_code == 1
     lines = log.read_text(encoding="utf-8").splitlines()
     assert any("INFO evidence.api: source good: ok, 1 fetched, 1 new" in line for line in lines), lines

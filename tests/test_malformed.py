@@ -55,21 +55,20 @@ def serve_listing(server, prefix: str, items: list[tuple[str, bytes, str]]) -> s
     return server.url(f"/{prefix}/")
 
 
-def harvest_listing(server, tmp_path, kind: str, items: list[tuple[str, bytes, str]]):
+def harvest_listing(server, tmp_path, kind: str, items: list[tuple[str, bytes, str]], db: str):
     """Serve the items behind one listing page, harvest it as one `kind` source; its result and catalogue path."""
     url = serve_listing(server, kind, items)
     config = load_config(write_sources(tmp_path, [{"id": kind, "kind": kind, "url": url, "max_items": 1000}]))
-    db = str(tmp_path / "c.db")
     with make_fetcher(None) as fetcher:
         result = run(db, config, fetcher)[kind]
     assert result.status == "ok", result.message
     return result, db
 
 
-def test_every_trafilatura_and_htmldate_page_gives_a_record_or_a_one_line_error(server, tmp_path):
+def test_every_trafilatura_and_htmldate_page_gives_a_record_or_a_one_line_error(server, tmp_path, catalogue_path):
     pages = web_pages()
     assert len(pages) >= 120
-    result, db = harvest_listing(server, tmp_path, "html", [(p["path"].name, p["path"].read_bytes(), "text/html") for p in pages])
+    result, db = harvest_listing(server, tmp_path, "html", [(p["path"].name, p["path"].read_bytes(), "text/html") for p in pages], catalogue_path)
     stored = {r.url: r for r in records(db)}
     assert result.fetched == len(pages)
     assert all("\n" not in e and len(e) < 400 for e in result.item_errors)
@@ -93,12 +92,12 @@ def test_every_trafilatura_and_htmldate_page_gives_a_record_or_a_one_line_error(
     assert dated >= 0.5 * date_gold
 
 
-def test_every_sample_pdf_gives_a_record_or_a_one_line_error(server, tmp_path):
+def test_every_sample_pdf_gives_a_record_or_a_one_line_error(server, tmp_path, catalogue_path):
     folder = PEER / "pdf" / "py-pdf_sample-files"
     described = {entry["path"]: entry for entry in json.loads((folder / "files.json").read_text(encoding="utf-8"))["data"]}
     pdfs = sorted(folder.rglob("*.pdf"))
     assert len(pdfs) >= 20
-    result, db = harvest_listing(server, tmp_path, "pdf", [(p.name, p.read_bytes(), "application/pdf") for p in pdfs])
+    result, db = harvest_listing(server, tmp_path, "pdf", [(p.name, p.read_bytes(), "application/pdf") for p in pdfs], catalogue_path)
     stored = {r.url.rsplit("/", 1)[-1]: r for r in records(db)}
     assert result.new + result.updated + result.errors == len(pdfs)  # "updated": the same document met twice (merged)
     for error in result.item_errors:
@@ -116,7 +115,7 @@ def test_every_sample_pdf_gives_a_record_or_a_one_line_error(server, tmp_path):
     assert len(stored) >= 12
 
 
-def test_trafilatura_feed_and_sitemap_files_as_feed_sources(server, tmp_path):
+def test_trafilatura_feed_and_sitemap_files_as_feed_sources(server, tmp_path, catalogue_path):
     """Atom, RSS, JSON Feed and sitemaps offered as feeds: entries come out, or the source fails in one line."""
     files = sorted((PEER / "trafilatura" / "resources").iterdir())
     sources = []
@@ -125,7 +124,7 @@ def test_trafilatura_feed_and_sitemap_files_as_feed_sources(server, tmp_path):
         sources.append({"id": f"res-{n}", "kind": "feed", "url": server.url(f"/res/{path.name}"), "detail": False})
     config = load_config(write_sources(tmp_path, sources))
     with make_fetcher(None) as fetcher:
-        results = run(str(tmp_path / "c.db"), config, fetcher)
+        results = run(catalogue_path, config, fetcher)
     outcome = {path.name: results[f"res-{n}"] for n, path in enumerate(files)}
     print("\n" + "\n".join(f"{name}: {r.status} new={r.new} errors={r.errors} {r.message or ''}" for name, r in outcome.items()))
     for name, result in outcome.items():

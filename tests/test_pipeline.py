@@ -68,13 +68,14 @@ def test_feed_304_touches_the_source_without_re_extraction(server, tmp_path, cat
     assert server.requests[-1][1].get("If-None-Match") == '"feed-v1"'
 
 
-def test_304_with_an_empty_catalogue_rebuilds_from_the_capture(server, tmp_path, fetcher):
+def test_304_with_an_empty_catalogue_rebuilds_from_the_capture(server, tmp_path, fetcher, new_catalogue):
     server.add("/feed.xml", rss(server.base, [("Specialist foster care evaluation", "/a", SUMMARY)]), content_type="application/rss+xml",
                etag='"feed-v1"')
     config = config_of(tmp_path, [feed_source(server)])
-    run(str(tmp_path / "one.db"), config, fetcher)
-    result = run(str(tmp_path / "two.db"), config, fetcher)["news"]  # same captures, new catalogue, server says 304
-    assert result.new == 1 and len(records(str(tmp_path / "two.db"))) == 1
+    one, two = new_catalogue("one"), new_catalogue("two")
+    run(one, config, fetcher)
+    result = run(two, config, fetcher)["news"]  # same captures, new catalogue, server says 304
+    assert result.new == 1 and len(records(two)) == 1
 
 
 def test_same_report_from_two_sources_is_one_record_with_a_link(server, tmp_path, catalogue_path, fetcher):
@@ -155,15 +156,16 @@ def test_hostile_entities_are_refused(server, tmp_path, catalogue_path, fetcher)
     assert records(catalogue_path) == []
 
 
-def test_offline_rebuilds_the_catalogue_from_captures(server, tmp_path, fetcher):
+def test_offline_rebuilds_the_catalogue_from_captures(server, tmp_path, fetcher, new_catalogue):
     server.add("/feed.xml", rss(server.base, [("Specialist foster care evaluation", "/a", SUMMARY)]), content_type="application/rss+xml")
     config = config_of(tmp_path, [feed_source(server)])
-    run(str(tmp_path / "online.db"), config, fetcher)
+    online_db, offline_db = new_catalogue("online"), new_catalogue("offline")
+    run(online_db, config, fetcher)
     server.close()
     with make_fetcher(CaptureStore(tmp_path / "captures"), offline=True) as offline:
-        result = run(str(tmp_path / "offline.db"), config, offline)["news"]
+        result = run(offline_db, config, offline)["news"]
     assert result.status == "ok" and result.new == 1
-    online, offline_rows = records(str(tmp_path / "online.db")), records(str(tmp_path / "offline.db"))
+    online, offline_rows = records(online_db), records(offline_db)
     assert [(r.id, r.content_hash, r.study_design) for r in online] == [(r.id, r.content_hash, r.study_design) for r in offline_rows]
 
 
