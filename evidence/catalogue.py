@@ -8,7 +8,8 @@ import logging
 import math
 import re
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import Text, cast, delete, event, func, insert, inspect, update
 from sqlalchemy import select as core_select  # SQLModel's select is typed for up to four columns
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, col, create_engine, select
@@ -133,7 +134,7 @@ def migrate(db: str) -> tuple[str | None, str]:
     try:
         engine = open_engine(db)
         try:
-            with engine.begin() as connection:
+            with _migrating(engine) as connection:
                 before = migrations.current(connection)
                 if before is None:
                     raise CatalogueError(f"no catalogue in {shown_url(db)}: check --db (or EVIDENCE_DB); "
@@ -173,9 +174,30 @@ def _check_schema(engine: Engine, db: str, *, create: bool, upgrade: bool) -> No
         raise CatalogueError(f"catalogue {shown_url(db)} has schema revision {revision}{'' if versioned else ' (made before migrations)'}; "
                              f"this version of evidence needs {migrations.head()}: back it up (pg_dump), then run "
                              f"`evidence --db {shown_url(db)} migrate`")
-    with engine.begin() as connection:
+    with _migrating(engine) as connection:
         before, after = migrations.upgrade(connection)
     log.info("catalogue %s upgraded from schema %s to %s", shown_url(db), before, after)
+
+
+@contextmanager
+def _migrating(engine: Engine) -> Iterator[Connection]:
+    """A connection in one transaction for a schema upgrade. On SQLite, foreign keys are off meanwhile (a table
+    rebuilt by batch mode is dropped and renamed while others refer to it) and checked before committing."""
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:  # (a pragma that must come before the transaction: sent to the driver, which begins none)
+            connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=OFF")  # type: ignore[union-attr]
+        try:
+            with connection.begin():
+                yield connection
+                if sqlite:
+                    broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise CatalogueError(f"schema upgrade left {len(broken)} rows referring to missing ones (first: {broken[0]}); "
+                                             "nothing was changed")
+        finally:
+            if sqlite:
+                connection.connection.dbapi_connection.execute("PRAGMA foreign_keys=ON")  # type: ignore[union-attr]
 
 
 def _refuse_newer(db: str, revision: str) -> None:

@@ -332,5 +332,22 @@ def _load_source(path: Path, raw: dict[str, Any], index: int, seen: dict[str, in
             values[key] = value
             continue
         values[key] = _check_type(path, line_of(raw, key), who, key, value, expected)
+    for key in SELECTOR_KEYS:
+        if values.get(key):
+            _check_selector(path, line_of(raw, key), who, key, values[key])
     values.setdefault("name", source_id)
     return Source(**values)
+
+
+SELECTOR_KEYS = ("item", "link", "title", "date", "summary", "next")  # CSS selectors, compiled when the file is loaded
+
+
+def _check_selector(path: Path, line: int, who: str, key: str, selector: str) -> None:
+    """Refuse a CSS selector soupsieve (the engine behind BeautifulSoup's select) cannot compile, before any harvest."""
+    import soupsieve
+
+    try:
+        soupsieve.compile(selector)
+    except soupsieve.SelectorSyntaxError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else "syntax error"
+        raise ConfigError(f"{path}:{line}: {who}: `{key}` is not a valid CSS selector: {selector!r} ({reason})") from None

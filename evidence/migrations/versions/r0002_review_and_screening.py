@@ -5,6 +5,7 @@ Revises: 0001
 Create Date: 2025-12-01
 
 Records already stored need review unless a curator has checked them (`curated`); none is screened yet.
+(The default is the literal "1", which both databases read as true: SQLite adds such a column in place.)
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     with op.batch_alter_table("record", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("needs_review", sa.Boolean(), nullable=False, server_default=sa.true()))
+        batch_op.add_column(sa.Column("needs_review", sa.Boolean(), nullable=False, server_default="1"))
         batch_op.add_column(sa.Column("inclusion", sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column("inclusion_reason", sa.Text(), nullable=True))
         batch_op.create_index("ix_record_needs_review", ["needs_review"], unique=False)
