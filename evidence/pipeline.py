@@ -292,7 +292,7 @@ def mark_interrupted(engine: Engine, run_ids: list[int]) -> None:
                 .values(status="interrupted", finished_at=utcnow(), message="interrupted before this source was stored"))
             session.commit()
     except SQLAlchemyError as exc:
-        log.warning("could not mark %d runs as interrupted: %s", len(run_ids), str(exc).splitlines()[0])
+        log.info("could not mark %d runs as interrupted (status shows them so anyway): %s", len(run_ids), str(exc).splitlines()[0])
 
 
 def _store_source(engine: Engine, source: Source, items: list[HarvestItem], failure: str | None,
