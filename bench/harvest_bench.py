@@ -15,6 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from databases import bench_catalogue, label  # noqa: E402
 from results import report  # noqa: E402
 
 sys.path.insert(0, str(ROOT / "tests"))
@@ -45,14 +46,13 @@ def feed(base: str, feed_no: int, entries: int) -> str:
     return f"<?xml version='1.0'?><rss version='2.0'><channel><title>Feed {feed_no}</title><link>{base}/</link>{''.join(items)}</channel></rss>"
 
 
-def run_once(feeds: int, entries: int, workers: int) -> dict[str, float]:
+def run_once(feeds: int, entries: int, workers: int, db_server: str | None = None) -> dict[str, float]:
     server = RecordedServer()
     sources = []
     for n in range(feeds):
         server.add(f"/feed/{n}.xml", feed(server.base, n, entries), content_type="application/rss+xml", etag=f'"f{n}"')
         sources.append(Source(id=f"feed-{n}", name=f"Feed {n}", kind="feed", url=server.url(f"/feed/{n}.xml"), rate_limit=0, detail=False))
-    with tempfile.TemporaryDirectory() as tmp:
-        db = str(Path(tmp) / "bench.db")
+    with tempfile.TemporaryDirectory() as tmp, bench_catalogue(db_server, Path(tmp)) as db:
         engine = catalogue.connect(db)
         hook = classify_record_hook(Curation(path=Path(tmp) / "curation.yaml"))
         fetcher = Fetcher(CaptureStore(Path(tmp) / "captures"), retries=0, timeout=30)
@@ -77,13 +77,15 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=50)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--db", default=None, metavar="SERVER_URL",
+                        help="a PostgreSQL server (postgresql://user@host:port/postgres): each run in a fresh database on it")
     parser.add_argument("--write", action="store_true", help="append the table to bench/RESULTS.md")
     args = parser.parse_args()
-    runs = [run_once(args.feeds, args.entries, args.workers) for _ in range(args.repeat)]
+    runs = [run_once(args.feeds, args.entries, args.workers, args.db) for _ in range(args.repeat)]
     first = statistics.median(r["first_s"] for r in runs)
     second = statistics.median(r["second_s"] for r in runs)
     records = runs[0]["records"]
-    table = (f"| harvest: {args.feeds} feeds x {args.entries} entries, {args.workers} workers, median of {args.repeat} | value | target |\n"
+    table = (f"| harvest ({label(args.db)}): {args.feeds} feeds x {args.entries} entries, {args.workers} workers, median of {args.repeat} | value | target |\n"
              f"|---|---|---|\n"
              f"| first harvest wall time | {first:.2f} s | |\n"
              f"| records fetched, extracted, classified and stored per second | {records / first:.0f} | >= 500 |\n"

@@ -22,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "bench"))
 
+from databases import bench_catalogue, label  # noqa: E402
 from results import report  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
@@ -139,15 +140,14 @@ def pelican_build(db: str, folder: Path) -> tuple[float, int]:
     return seconds, sum(1 for _ in (folder / "output").rglob("*.html"))
 
 
-def run(n: int, pelican: bool = False, pelican_max: int = 10_000) -> dict[str, float]:
-    with tempfile.TemporaryDirectory() as tmp:
-        db = str(Path(tmp) / "bench.db")
+def run(n: int, pelican: bool = False, pelican_max: int = 10_000, server: str | None = None) -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp, bench_catalogue(server, Path(tmp)) as db:
         make_catalogue(db, n)
         without, rss_without = timed_build(db, Path(tmp) / "plain", search=False)
         our_pages = sum(1 for _ in (Path(tmp) / "plain").rglob("*.html"))
         one_job, _ = timed_build(db, Path(tmp) / "one-job", search=False, jobs=1)
         shutil.rmtree(Path(tmp) / "one-job")
-        pelican_s, pelican_pages = pelican_build(db, Path(tmp) / "pelican") if pelican and n <= pelican_max else (0.0, 0)
+        pelican_s, pelican_pages = pelican_build(db, Path(tmp) / "pelican") if pelican and n <= pelican_max and not server else (0.0, 0)
         site = Path(tmp) / "site"
         full, rss_full = timed_build(db, site, search=True)
         engine = catalogue.connect(db)
@@ -179,9 +179,11 @@ def main() -> None:
     parser.add_argument("--write", action="store_true")
     parser.add_argument("--pelican", action="store_true", help="also build the same records with Pelican (pip install 'pelican[markdown]')")
     parser.add_argument("--pelican-max", type=int, default=10_000, help="largest size Pelican builds (it is slow)")
+    parser.add_argument("--db", default=None, metavar="SERVER_URL",
+                        help="a PostgreSQL server (postgresql://user@host:port/postgres): each size in a fresh database on it")
     args = parser.parse_args()
-    rows = [run(int(n), args.pelican, args.pelican_max) for n in args.sizes.split(",")]
-    table = ["| records | build (no search) | same, one process | build with Pagefind | rebuild after 1 new | same + index | peak memory: build / with Pagefind | site size | map page (gzip) | first search (gzip) |",
+    rows = [run(int(n), args.pelican, args.pelican_max, args.db) for n in args.sizes.split(",")]
+    table = [f"| records ({label(args.db)}) | build (no search) | same, one process | build with Pagefind | rebuild after 1 new | same + index | peak memory: build / with Pagefind | site size | map page (gzip) | first search (gzip) |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         table.append(f"| {r['n']:,} | {r['build_no_search']:.1f} s | {r['build_one_job']:.1f} s | {r['build_full']:.1f} s | {r['rebuild_one']:.1f} s | "

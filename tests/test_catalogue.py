@@ -15,8 +15,8 @@ from sqlmodel import Session, select
 
 from evidence import catalogue
 from evidence.api import Catalogue
-from evidence.cli import cli
 from evidence.classify.apply import classify_record_hook
+from evidence.cli import cli
 from evidence.config import Source
 from evidence.curation import Curation
 from evidence.harvesters import HARVESTERS
@@ -31,20 +31,22 @@ def invoke(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
 
 
-def europepmc_answer(results: list[str]) -> str:
-    """A Europe PMC search answer as JSON text, written by hand so it can hold what json.dumps would not write."""
-    return '{"hitCount": %d, "nextCursorMark": "*", "resultList": {"result": [%s]}}' % (len(results), ", ".join(results))
+def europepmc_answer(results: list[dict]) -> str:
+    """A Europe PMC search answer. json.dumps writes what a real API may send and JSON parsers accept: NUL and lone
+    surrogates as \\u escapes, NaN as a bare token."""
+    return json.dumps({"hitCount": len(results), "nextCursorMark": "*", "resultList": {"result": results}})
 
 
 def test_text_the_database_cannot_store_is_cleaned_and_the_record_kept(server, tmp_path, fresh_catalogue):
     results = [
-        '{"id": "1", "source": "MED", "pmid": "1", "title": "Specialist foster care\\u0000 for young people", '
-        '"abstractText": "%s\\u0000 Hidden after a NUL.", "pubYear": "2019"}' % SUMMARY,
-        '{"id": "2", "source": "MED", "pmid": "2", "title": "Return home interviews after missing episodes", '
-        '"abstractText": "A lone surrogate \\ud800 in the abstract. %s", "pubYear": "2020"}' % SUMMARY,
-        '{"id": "3", "source": "MED", "pmid": NaN, "title": "Detached youth work and exploitation", '
-        '"abstractText": "%s", "pubYear": "2021"}' % SUMMARY,
+        {"id": "1", "source": "MED", "pmid": "1", "title": "Specialist foster care\x00 for young people",
+         "abstractText": f"{SUMMARY}\x00 Hidden after a NUL.", "pubYear": "2019"},
+        {"id": "2", "source": "MED", "pmid": "2", "title": "Return home interviews after missing episodes",
+         "abstractText": f"A lone surrogate \ud800 in the abstract. {SUMMARY}", "pubYear": "2020"},
+        {"id": "3", "source": "MED", "pmid": float("nan"), "title": "Detached youth work and exploitation", "abstractText": SUMMARY,
+         "pubYear": "2021"},
     ]
+    assert "\\u0000" in europepmc_answer(results) and "\\ud800" in europepmc_answer(results) and "NaN" in europepmc_answer(results)
     server.add("/rest/search?cursorMark=%2A&format=json&pageSize=100&query=cse&resultType=core", europepmc_answer(results),
                content_type="application/json")
     config = config_of(tmp_path, [{"id": "epmc", "kind": "europepmc", "url": server.url("/rest/search"), "params": {"query": "cse"}}])
