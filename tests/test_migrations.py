@@ -115,8 +115,8 @@ def test_a_catalogue_made_before_migrations_is_upgraded_with_no_data_lost(catalo
     assert _scalar(catalogue_path, "SELECT version_num FROM alembic_version") == migrations.head()
     assert {(r["id"], r["title"], r["summary"], r["content_hash"], r["doi"]) for r in _rows(catalogue_path)} == before
     stored = {r.id: r for r in records(catalogue_path)}
-    assert {rid: (r.needs_review, r.inclusion, r.money, r.authors) for rid, r in stored.items()} == {
-        f"report-{n}-0000000{n}": (n != 2, None, [{"amount": 1000 * n, "context": "annual cost"}], ["A. Researcher"]) for n in (1, 2, 3)}
+    assert {rid: (r.needs_review, r.inclusion, r.machine, r.money, r.authors) for rid, r in stored.items()} == {
+        f"report-{n}-0000000{n}": (n != 2, None, {}, [{"amount": 1000 * n, "context": "annual cost"}], ["A. Researcher"]) for n in (1, 2, 3)}
     assert _scalar(catalogue_path, "SELECT count(*) FROM recordtag") == 3
     assert _scalar(catalogue_path, "SELECT count(*) FROM recordlink") == 1
     assert _scalar(catalogue_path, "SELECT count(*) FROM harvestrun") == 1
@@ -178,8 +178,8 @@ REBUILD = '''"""rebuild the record table (what batch mode does on SQLite for mos
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "{revision}"
+down_revision = "{down}"
 branch_labels = None
 depends_on = None
 
@@ -199,12 +199,15 @@ def downgrade() -> None:
 def test_an_sqlite_upgrade_that_rebuilds_tables_keeps_every_row_or_changes_nothing(tmp_path, monkeypatch, fails):
     db = str(tmp_path / "catalogue.db")
     old_catalogue(db)
-    catalogue.connect(db, create=False).dispose()  # at 0002 now
+    catalogue.connect(db, create=False).dispose()  # at the head now
     before = _rows(db)
     scripts = tmp_path / "migrations"
     shutil.copytree(migrations.SCRIPTS, scripts, ignore=shutil.ignore_patterns("__pycache__"))
     last = 'op.execute("SELECT * FROM no_such_table")' if fails else "pass"
-    (scripts / "versions" / "r0003_rebuild.py").write_text(REBUILD.format(extra=", then fail" if fails else "", last=last))
+    head = migrations.head()
+    revision = f"{int(head) + 1:04d}"
+    (scripts / "versions" / f"r{revision}_rebuild.py").write_text(REBUILD.format(extra=", then fail" if fails else "", last=last,
+                                                                                 revision=revision, down=head))
     monkeypatch.setattr(migrations, "SCRIPTS", scripts)
     migrations.scripts.cache_clear()
     try:
@@ -213,12 +216,12 @@ def test_an_sqlite_upgrade_that_rebuilds_tables_keeps_every_row_or_changes_nothi
         migrations.scripts.cache_clear()
     if fails:
         assert result.exit_code == 2 and "no such table: no_such_table" in result.output
-        assert _scalar(db, "SELECT version_num FROM alembic_version") == "0002"
+        assert _scalar(db, "SELECT version_num FROM alembic_version") == head
         assert _scalar(db, "SELECT count(*) FROM sqlite_master WHERE name LIKE '_alembic_tmp%'") == 0
         assert "covers VARCHAR" in _scalar(db, "SELECT sql FROM sqlite_master WHERE name = 'record'")  # the rebuild rolled back
     else:
         assert result.exit_code == 0, result.output
-        assert _scalar(db, "SELECT version_num FROM alembic_version") == "0003"
+        assert _scalar(db, "SELECT version_num FROM alembic_version") == revision
         assert "covers TEXT" in _scalar(db, "SELECT sql FROM sqlite_master WHERE name = 'record'")
     assert _rows(db) == before
     assert _scalar(db, "SELECT count(*) FROM recordtag") == 3 and _scalar(db, "SELECT count(*) FROM recordlink") == 1

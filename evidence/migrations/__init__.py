@@ -71,9 +71,9 @@ def current(connection: Connection) -> str | None:
 
 def unversioned_revision(connection: Connection) -> str:
     """The revision of a catalogue made by `create_all`, before migrations: the baseline, or the baseline plus the
-    columns that were added to models.py in the same session as migrations (catalogues of a development checkout)."""
+    columns added to models.py in the session that brought migrations (catalogues of a development checkout)."""
     columns = {c["name"] for c in inspect(connection).get_columns("record")}
-    return "0002" if "needs_review" in columns else "0001"
+    return "0003" if "machine" in columns else "0002" if "needs_review" in columns else "0001"
 
 
 def stamp(connection: Connection, revision: str = "head") -> None:
