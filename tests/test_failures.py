@@ -138,6 +138,7 @@ def test_a_read_only_catalogue_is_one_line_and_unchanged(harvested, tmp_path, co
     db, config = harvested
     before = snapshot(db)
     record_id = before[0][0]
+    (tmp_path / "curation.yaml").write_text("{}\n", encoding="utf-8")
     args = {"harvest": ["harvest", "--config", str(config), "--captures", str(tmp_path / "caps")],
             "reclassify": ["reclassify", "--curation", str(tmp_path / "curation.yaml")],
             "curate": ["curate", record_id, "--note", "checked", "--curation", str(tmp_path / "curation.yaml")]}[command[0]]
