@@ -50,6 +50,7 @@ def test_text_the_database_cannot_store_is_cleaned_and_the_record_kept(server, t
     server.add("/rest/search?cursorMark=%2A&format=json&pageSize=100&query=cse&resultType=core", europepmc_answer(results),
                content_type="application/json")
     config = config_of(tmp_path, [{"id": "epmc", "kind": "europepmc", "url": server.url("/rest/search"), "params": {"query": "cse"}}])
+    (tmp_path / "curation.yaml").write_text("{}\n", encoding="utf-8")
     with make_fetcher(None) as fetcher:
         report = fresh_catalogue.harvest(config, fetcher=fetcher, curation_file=str(tmp_path / "curation.yaml"))
     assert report.ok and report.results[0].new == 3 and report.results[0].errors == 0, report.results
