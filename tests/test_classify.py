@@ -209,3 +209,47 @@ def test_gaps_are_absolute_where_nothing_is_known_and_synthesis_where_no_review_
     assert cells[("foster-care", "cse-risk")].gap == "synthesis"
     assert cells[("foster-care", "education")].gap is None
     assert cells[("foster-care", "offending")].gap == "absolute"
+
+
+# -- intervention-outcome pairs (the evidence map's cells) ------------------------------------------
+
+PAIR_KEYS = {"intervention", "outcome", "direction", "confidence", "phrase", "start", "end", "basis"}
+
+
+def _pairs(result):
+    return {(p["intervention"], p["outcome"]): p for p in result.as_dict()["pairs"]}
+
+
+def test_a_pair_is_made_where_one_sentence_links_them_and_carries_that_sentences_direction():
+    text = ("An evaluation of 60 young people using standardised measures before and after support. Relationship-based work "
+            "with a trusted adult was associated with significant improvements in well-being. The educative sessions did not "
+            "have a positive impact on the risk of sexual exploitation.")
+    result = classify(text)
+    pairs = _pairs(result)
+    assert set(pairs) == {("relationship-based", "mental-health"), ("education-prevention", "cse-risk")}
+    assert pairs[("relationship-based", "mental-health")]["direction"] == "positive"
+    assert pairs[("education-prevention", "cse-risk")]["direction"] == "no_effect"
+    for pair in pairs.values():
+        assert set(pair) == PAIR_KEYS and pair["basis"] == "sentence" and 0 < pair["confidence"] <= 1
+        assert text[pair["start"]:pair["end"]] == pair["phrase"]
+
+
+def test_a_study_of_one_intervention_pairs_it_with_each_outcome_it_measures_but_gives_no_borrowed_direction():
+    result = classify("A before-and-after study of 40 young people in a mentoring service found significant improvements in "
+                      "school attendance. Mental health was also measured.")
+    pairs = _pairs(result)
+    assert pairs[("relationship-based", "education")]["direction"] == "positive"
+    assert pairs[("relationship-based", "mental-health")]["basis"] == "single_intervention"
+    assert pairs[("relationship-based", "mental-health")]["direction"] == "unclear"  # the finding was about attendance
+
+
+def test_two_interventions_and_two_outcomes_named_apart_make_no_pairs():
+    text = ("Guidance for local authorities on foster care. A separate chapter covers offending. Another covers youth work "
+            "and a third covers mental health.")
+    assert {(p.intervention, p.outcome) for p in classify(text).pairs} == {("outreach", "mental-health")}  # one sentence
+
+
+def test_guidance_pairs_have_no_direction_of_findings():
+    result = classify("Statutory guidance on foster care and placement stability: foster carers should plan for placement moves.")
+    assert result.study_design == "guidance"
+    assert result.pairs and all(p.direction == "not_applicable" for p in result.pairs)

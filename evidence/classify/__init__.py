@@ -12,6 +12,7 @@ from typing import Any
 
 from evidence.classify.design import (
     DESIGN_LABELS,
+    FINDING_LABELS,
     SCALE_VERSION,
     Cue,
     decide,
@@ -23,6 +24,7 @@ from evidence.classify.design import (
 from evidence.classify.design import (
     anchors as design_anchors,
 )
+from evidence.classify.pairs import Pair, pairs_of
 from evidence.classify.taxonomy import KINDS, MAX_EVIDENCE, Anchors, Taxonomy, confidence_of, load_taxonomy, lowered, match_term
 from evidence.extract import SAMPLE_LEADS, find_money, find_sample_size
 
@@ -70,6 +72,7 @@ class Classification:
     sample_size: int | None
     money: list[dict[str, Any]]
     covers_design: str | None = None
+    pairs: list[Pair] = field(default_factory=list)
     scale_version: str = SCALE_VERSION
     taxonomy_version: str = ""
 
@@ -93,6 +96,7 @@ class Classification:
             "direction_rationale": [r["phrase"] for r in self.direction_rationale],
             "set_aside": self.set_aside,
             "covers_design": self.covers_design,
+            "pairs": [p.as_dict() for p in self.pairs],
             "sample_size": self.sample_size,
             "money": [{k: v for k, v in m.items() if k in ("amount", "currency", "context")} for m in self.money],
             "scale_version": self.scale_version,
@@ -122,6 +126,7 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
     overall = direction_of(cues, design, body)
     threshold = LONG_TAG_THRESHOLD if len(body) > LONG_TEXT_CHARS else TAG_THRESHOLD
     found: dict[str, list[TagResult]] = {}
+    all_matches: dict[str, dict[str, list[Any]]] = {kind: {} for kind in KINDS}
     for kind in KINDS:
         results = []
         for term in taxonomy.terms[kind].values():
@@ -129,12 +134,18 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
             if score < threshold:
                 continue
             distinct = len({m.phrase.lower() for m in matches})
+            all_matches[kind][term.id] = matches
             results.append(TagResult(term.id, term.label, confidence_of(score, distinct),
                                      [m.as_dict() for m in _spread(matches)]))
         results.sort(key=lambda t: -t.confidence)
         found[kind] = results
+    spans = sentences(body)
     if design.evidence_level is not None and design.evidence_level >= 1 and overall.direction != "not_applicable":
-        _tie_directions(found["interventions"], cues, sentences(body), body)
+        _tie_directions(found["interventions"], cues, spans, body)
+    tag_confidence = {t.id: t.confidence for kind in ("interventions", "outcomes") for t in found[kind]}
+    pairs = pairs_of(body, all_matches["interventions"], all_matches["outcomes"], tag_confidence, cues, spans,
+                     is_study=design.evidence_level is not None and design.evidence_level >= 1, overall=overall.direction,
+                     title_end=title_end)
     confidence = round(min(design.confidence, 0.95) if body.strip() else 0.0, 2)
     return Classification(
         interventions=found["interventions"],
@@ -150,6 +161,7 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
         sample_size=find_sample_size(body, low, present),
         money=find_money(body),
         covers_design=design.covers_design,
+        pairs=pairs,
         taxonomy_version=taxonomy.version,
     )
 
@@ -180,7 +192,7 @@ def _tie_directions(interventions: list[TagResult], cues: list[Cue], spans: list
                     if re.match(r"\s*(?:this|these|it|in some (?:instances|cases) this|such)\b", text[nxt_start:nxt_end], re.I):
                         window_end = nxt_end
                 for cue in cues:
-                    if start <= cue.start < window_end and cue.label in ("positive", "no_effect", "negative", "mixed"):
+                    if start <= cue.start < window_end and cue.label in FINDING_LABELS:
                         if cue.as_dict() not in evidence:
                             counts[cue.label] = counts.get(cue.label, 0) + 1
                             evidence.append(cue.as_dict())

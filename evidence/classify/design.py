@@ -39,6 +39,7 @@ DESIGN_LABELS = {
 }
 
 DIRECTIONS = ("positive", "mixed", "no_effect", "negative", "unclear", "not_applicable")
+FINDING_LABELS = ("positive", "no_effect", "negative", "mixed")  # cues that state a finding (not "unclear")
 
 _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
     "systematic_review": [
