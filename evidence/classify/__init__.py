@@ -120,9 +120,11 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
         body = f"{title}\n\n{body}"
     title_end = len(title) + 1 if title else (body.find("\n") if "\n" in body else 0)
     low = lowered(body)  # every matcher below works on this one lower-cased copy
-    present = _anchors_for(taxonomy).found_in(low)  # and skips patterns whose anchor literal is absent
-    design = design_of(body, title_end=title_end, doc_type=doc_type, publisher=publisher, pub_types=pub_types, low=low, present=present)
-    cues = direction_cues(body, low, present)
+    positions = _anchors_for(taxonomy).positions(low)  # patterns whose anchor literal is absent are skipped,
+    present = set(positions)  # the others tried only around where it occurs
+    design = design_of(body, title_end=title_end, doc_type=doc_type, publisher=publisher, pub_types=pub_types, low=low, present=present,
+                       positions=positions)
+    cues = direction_cues(body, low, present, positions)
     overall = direction_of(cues, design, body)
     threshold = LONG_TAG_THRESHOLD if len(body) > LONG_TEXT_CHARS else TAG_THRESHOLD
     found: dict[str, list[TagResult]] = {}
@@ -130,7 +132,7 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
     for kind in KINDS:
         results = []
         for term in taxonomy.terms[kind].values():
-            score, matches = match_term(term, body, title_end, low, present)
+            score, matches = match_term(term, body, title_end, low, present, positions)
             if score < threshold:
                 continue
             distinct = len({m.phrase.lower() for m in matches})

@@ -11,7 +11,7 @@ from collections.abc import Container
 from dataclasses import dataclass, field
 from typing import Any
 
-from evidence.classify.taxonomy import anchor, lower_pattern, lowered
+from evidence.classify.taxonomy import Compiled, compiled_with_anchor, lower_pattern, lowered, scan
 
 SCALE_VERSION = "1.0"
 
@@ -172,13 +172,12 @@ _DIRECTION_CUES: dict[str, list[str]] = {
 # Compiled for lower-cased text: re.IGNORECASE defeats the regex engine's literal-prefix search.
 # Word boundaries are checked in Python (see _bounded): a leading look-behind has the same effect.
 # Each pattern carries its anchor literal: a text without it is not scanned (see taxonomy.anchor).
-def _prepared(pattern: str) -> tuple[str, re.Pattern[str]]:
-    compiled = re.compile(lower_pattern(pattern))
-    return anchor(compiled.pattern), compiled
+def _prepared(pattern: str) -> Compiled:
+    return compiled_with_anchor(re.compile(lower_pattern(pattern)))
 
 
-_COMPILED_DESIGN = {k: [(*_prepared(p), w) for p, w in cues] for k, cues in _DESIGN_CUES.items()}
-_COMPILED_NEWS = [(*_prepared(p), w) for p, w in _NEWS_CUES]
+_COMPILED_DESIGN = {k: [(_prepared(p), w) for p, w in cues] for k, cues in _DESIGN_CUES.items()}
+_COMPILED_NEWS = [(_prepared(p), w) for p, w in _NEWS_CUES]
 _COMPILED_DIRECTION = {k: [_prepared(p) for p in cues] for k, cues in _DIRECTION_CUES.items()}
 
 
@@ -265,7 +264,8 @@ def sentences(text: str) -> list[tuple[int, int]]:
 
 
 def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, publisher: str | None = None,
-              pub_types: list[str] | None = None, low: str | None = None, present: Container[str] | None = None) -> DesignResult:
+              pub_types: list[str] | None = None, low: str | None = None, present: Container[str] | None = None,
+              positions: dict[str, list[int]] | None = None) -> DesignResult:
     """Study design and evidence level from a text (and what metadata says about its kind); `low` is `lowered(text)`."""
     low = low if low is not None else lowered(text)
     present = present if present is not None else low
@@ -273,11 +273,11 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
     kept: dict[str, list[Cue]] = {k: [] for k in _DESIGN_CUES}
     set_aside: list[Cue] = []
     for design, cues in _COMPILED_DESIGN.items():
-        for literal, pattern, weight in cues:
-            if literal and literal not in present:
+        for compiled, weight in cues:
+            if len(compiled.literals) == 1 and compiled.literals[0] not in present:
                 continue
             counted = 0
-            for found in pattern.finditer(low):
+            for found in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
                 start, end = found.span()
                 if not _bounded(low, start, end):
                     continue
@@ -300,7 +300,7 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
                 if counted <= REPEATS_COUNTED:
                     scores[design] += cue.weight
                     kept[design].append(cue)
-    news_score, news_cues = _news_score(text, low, present)
+    news_score, news_cues = _news_score(text, low, present, positions)
     best = max(scores, key=lambda k: (scores[k], EVIDENCE_LEVELS[k] or 0))
     ranked = sorted(scores.values(), reverse=True)
     empirical = best if scores[best] > 0 else None
@@ -329,12 +329,12 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
     return DesignResult(best, EVIDENCE_LEVELS[best], confidence, sorted(kept[best], key=lambda c: -c.weight)[:6], set_aside[:6])
 
 
-def _news_score(text: str, low: str, present: Container[str]) -> tuple[float, list[Cue]]:
+def _news_score(text: str, low: str, present: Container[str], positions: dict[str, list[int]] | None = None) -> tuple[float, list[Cue]]:
     score, cues = 0.0, []
-    for literal, pattern, weight in _COMPILED_NEWS:
-        if literal and literal not in present:
+    for compiled, weight in _COMPILED_NEWS:
+        if len(compiled.literals) == 1 and compiled.literals[0] not in present:
             continue
-        for found in pattern.finditer(low):
+        for found in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
             score += weight
             cues.append(Cue(text[found.start():found.end()], found.start(), found.end(), "commentary_or_news", weight))
     return score, sorted(cues, key=lambda c: -c.weight)
@@ -361,17 +361,18 @@ class DirectionResult:
     cues: list[Cue] = field(default_factory=list)
 
 
-def direction_cues(text: str, low: str | None = None, present: Container[str] | None = None) -> list[Cue]:
+def direction_cues(text: str, low: str | None = None, present: Container[str] | None = None,
+                   positions: dict[str, list[int]] | None = None) -> list[Cue]:
     """Every direction phrase in a text; a no-effect phrase hides the positive words inside it."""
     found: list[Cue] = []
     taken: list[tuple[int, int]] = []
     low = low if low is not None else lowered(text)
     present = present if present is not None else low
     for label in ("no_effect", "negative", "unclear", "mixed", "positive"):
-        for literal, pattern in _COMPILED_DIRECTION[label]:
-            if literal and literal not in present:
+        for compiled in _COMPILED_DIRECTION[label]:
+            if len(compiled.literals) == 1 and compiled.literals[0] not in present:
                 continue
-            for match in pattern.finditer(low):
+            for match in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
                 start, end = match.span()
                 if end - start < 4 or not _bounded(low, start, end, check_end=False) or any(start < b and a < end for a, b in taken):
                     continue
@@ -425,5 +426,6 @@ def decide(counts: dict[str, int]) -> str | None:
 
 def anchors() -> list[str]:
     """Every design, news and direction cue's anchor literal (see taxonomy.Anchors)."""
-    return [literal for cues in _COMPILED_DESIGN.values() for literal, _, _ in cues] + \
-        [literal for literal, _, _ in _COMPILED_NEWS] + [literal for cues in _COMPILED_DIRECTION.values() for literal, _ in cues]
+    compiled = [c for cues in _COMPILED_DESIGN.values() for c, _ in cues] + [c for c, _ in _COMPILED_NEWS] + \
+        [c for cues in _COMPILED_DIRECTION.values() for c in cues]
+    return [literal for c in compiled for literal in c.literals]

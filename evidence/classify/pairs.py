@@ -101,11 +101,17 @@ def pairs_of(text: str, interventions: dict[str, list[Any]], outcomes: dict[str,
                 direction, used = _finding_direction(cues, start, end)
                 found[(intervention, outcome)] = _pair(text, intervention, outcome, direction or no_finding, start, end, "sentence",
                                                        confidences, used)
-    sections = [s for s in _sections(text) if s[1] - s[0] <= MAX_SECTION_CHARS] if "\n" in text.strip() else []
-    if len(sections) > 1:
-        for s_start, s_end in sections:
-            inside = {kind: {tag for tag, ms in tags.items() if any(s_start <= m.start < s_end and m.start >= title_end for m in ms)}
-                      for kind, tags in (("i", interventions), ("o", outcomes))}
+    if "\n\n" in text.strip():
+        sections = [s for s in _sections(text) if s[1] - s[0] <= MAX_SECTION_CHARS]
+        section_starts = [a for a, _ in sections]
+        in_section: dict[int, dict[str, set[str]]] = {}
+        for kind, tags in (("i", interventions), ("o", outcomes)):
+            for tag, ms in tags.items():
+                for m in ms:
+                    if m.start >= title_end and (where_at := _span_of(sections, section_starts, m.start)) is not None:
+                        in_section.setdefault(where_at, {"i": set(), "o": set()})[kind].add(tag)
+        for index, inside in sorted(in_section.items()):
+            s_start, s_end = sections[index]
             for intervention in sorted(inside["i"]):
                 for outcome in sorted(inside["o"]):
                     if (intervention, outcome) in found:
