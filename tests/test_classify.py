@@ -253,3 +253,117 @@ def test_guidance_pairs_have_no_direction_of_findings():
     result = classify("Statutory guidance on foster care and placement stability: foster carers should plan for placement moves.")
     assert result.study_design == "guidance"
     assert result.pairs and all(p.direction == "not_applicable" for p in result.pairs)
+
+
+# -- issue 13: the kinds of error seen on unseen documents, each on a text written for it -----------
+
+@pytest.mark.parametrize("text, design", [
+    # an evaluation or project that names no method claims to be evidence: unclear, not guidance
+    ("Evaluation of the Hub\n\nThis evaluation of the Hub found that young people felt safer and more confident.", "unclear"),
+    ("Our project in three boroughs\n\nThe project explored how schools and youth workers respond to exploitation.", "unclear"),
+    # comparison designs that never say "comparison group" or "control group"
+    ("Outcomes in the five pilot areas were compared with five similar local authorities over two years.", "quasi_experimental"),
+    ("Missing episodes were compared between areas with and without the service, regression-adjusted for deprivation.",
+     "quasi_experimental"),
+    ("We matched sites on deprivation and caseload before the service began.", "quasi_experimental"),
+    # before/after figures an evaluation reports
+    ("An evaluation of the missing service: missing episodes fell from 40% to 15% in the year after referral.",
+     "pre_post_or_observational"),
+    ("Scores were recorded at referral and at case closure for every young person supported.", "pre_post_or_observational"),
+])
+def test_designs_read_from_what_the_text_describes(text, design):
+    result = classify(text)
+    assert result.study_design == design, result.rationale
+
+
+def test_the_guidance_a_service_works_within_is_not_the_documents_genre():
+    text = ("Evaluation of a missing service\n\nThe service works within the statutory guidance on children who run away or go "
+            "missing from home or care, in line with local guidance. Missing episodes fell from 30 to 12 in the year.")
+    result = classify(text)
+    assert result.study_design == "pre_post_or_observational"
+    assert any("works within" in c.get("note", "") for c in result.set_aside)
+
+
+def test_news_of_a_trial_that_will_run_is_news_and_ongoing_not_a_trial():
+    text = ("Councils to trial mentoring for children at risk\n\nA trial will test whether mentoring reduces placement breakdown. "
+            "Young people will be randomly allocated to mentoring or usual support, the charity said.")
+    result = classify(text)
+    assert result.study_design == "commentary_or_news" and result.evidence_level is None
+    assert result.ongoing and result.covers_design == "rct"
+    assert result.direction == "not_applicable"
+
+
+def test_a_protocol_without_results_is_an_ongoing_trial_off_the_scale():
+    text = ("Mentoring for care leavers: protocol for a randomised controlled trial\n\nThis trial will recruit 240 young people, "
+            "who will be randomly allocated to mentoring or usual support. The primary outcome is placement stability.")
+    result = classify(text)
+    assert (result.study_design, result.evidence_level, result.ongoing) == ("rct", None, True)
+    assert result.direction == "not_applicable" and result.sample_size == 240
+
+
+@pytest.mark.parametrize("text, absent", [
+    ("A cohort study of 300 young people: the odds ratio was 1.4 (95% confidence interval 1.1 to 1.8).",
+     {"outcomes": "protective-factors"}),
+    ("An analysis of police records for 200 children who went missing.", {"interventions": "multi-agency"}),
+    ("Return home interviews were offered to every child reported missing.", {"outcomes": "family-relationships"}),
+    ("Guidance on child sexual exploitation for schools: what CSE is and who to tell.", {"outcomes": "cse-risk"}),
+])
+def test_data_sources_service_names_statistics_and_topics_are_not_outcomes_or_methods(text, absent):
+    result = classify(text)
+    (kind, term), = absent.items()
+    assert term not in {t.id for t in result.tags(kind)}
+
+
+def test_a_return_home_interview_is_not_a_qualitative_method():
+    result = classify("Return home interviews were offered to every child reported missing; 60% accepted one.")
+    assert result.study_design != "qualitative"
+    assert "missing-response" in {t.id for t in result.interventions}
+
+
+def test_risk_of_exploitation_measured_as_a_finding_is_the_outcome():
+    result = classify("A before-and-after evaluation of 50 young people: missing episodes fell and the risk of exploitation was "
+                      "lower at closure.")
+    assert "cse-risk" in {t.id for t in result.outcomes}
+
+
+@pytest.mark.parametrize("text, direction", [
+    # a significant primary outcome with null secondaries is mixed, not no effect
+    ("A randomised controlled trial of 200 young people. The primary outcome, missing episodes, was significantly lower in the "
+     "mentoring group. There were no significant differences in secondary outcomes.", "mixed"),
+    # hedged findings keep their direction
+    ("An evaluation of 30 young people before and after support: the service may have reduced missing episodes.", "positive"),
+    ("A before-and-after study of 40 families: family group conferences appeared to improve family relationships.", "positive"),
+    # negated findings are read with their negation
+    ("A before-and-after evaluation of 80 pupils: the programme did not significantly improve school attendance.", "no_effect"),
+    ("A cohort study of 120 young people found no evidence that mentoring reduced offending.", "no_effect"),
+    # an aim is not a finding
+    ("A before-and-after evaluation protocol: the service aims to reduce missing episodes.", "not_applicable"),
+])
+def test_direction_reads_hedges_negations_and_primary_outcomes(text, direction):
+    assert classify(text).direction == direction
+
+
+def test_the_text_format_says_why_a_direction_was_chosen(tmp_path):
+    from evidence.classify.files import classify_file, describe
+    path = tmp_path / "trial.txt"
+    path.write_text("A randomised controlled trial of 200 young people. The primary outcome was significantly lower in the "
+                    "mentoring group. There were no significant differences in secondary outcomes.", encoding="utf-8")
+    text = describe(classify_file(path))
+    assert "Direction of findings: mixed (findings in both directions: 1 no-effect phrase, 1 positive phrase)" in text
+    assert "'no significant differences'" in text
+
+
+def test_pdf_line_breaks_and_hyphens_are_joined_before_classification():
+    broken = classify("Mentoring trial\n\nYoung people were randomly\nallocated to men-\ntoring or usual support.")
+    joined = classify("Mentoring trial\n\nYoung people were randomly allocated to mentoring or usual support.")
+    assert broken.study_design == joined.study_design == "rct"
+    assert broken.confidence == joined.confidence
+    assert "relationship-based" in {t.id for t in broken.interventions}
+
+
+@pytest.mark.parametrize("text, size", [
+    ("In this trial 240 young people were randomly allocated to mentoring or usual support.", 240),
+    ("Overall, 1,200 children were surveyed in 2024.", 1200),
+])
+def test_sample_sizes_stated_before_the_verb_are_found(text, size):
+    assert classify(text).sample_size == size

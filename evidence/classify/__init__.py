@@ -6,6 +6,7 @@ the design and the direction carry the phrases that produced them, with offsets 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from evidence.classify.design import (
 )
 from evidence.classify.pairs import Pair, pairs_of
 from evidence.classify.taxonomy import KINDS, MAX_EVIDENCE, Anchors, Taxonomy, confidence_of, load_taxonomy, lowered, match_term
+from evidence.classify.text import join_lines
 from evidence.extract import SAMPLE_LEADS, find_money, find_sample_size
 
 MAX_CLASSIFY_CHARS = 60_000  # long reports: the opening (summary, methods) carries the signal; bounds time
@@ -73,6 +75,9 @@ class Classification:
     money: list[dict[str, Any]]
     covers_design: str | None = None
     pairs: list[Pair] = field(default_factory=list)
+    ongoing: bool = False
+    decided_by: dict[str, str] | None = None
+    direction_reason: str = ""
     scale_version: str = SCALE_VERSION
     taxonomy_version: str = ""
 
@@ -96,6 +101,9 @@ class Classification:
             "direction_rationale": [r["phrase"] for r in self.direction_rationale],
             "set_aside": self.set_aside,
             "covers_design": self.covers_design,
+            "ongoing": self.ongoing,
+            "decided_by": self.decided_by,
+            "direction_reason": self.direction_reason,
             "pairs": [p.as_dict() for p in self.pairs],
             "sample_size": self.sample_size,
             "money": [{k: v for k, v in m.items() if k in ("amount", "currency", "context")} for m in self.money],
@@ -112,10 +120,15 @@ def _anchors_for(taxonomy: Taxonomy) -> Anchors:
 
 
 def classify(text: str, *, title: str | None = None, doc_type: str | None = None, publisher: str | None = None,
-             pub_types: list[str] | None = None, taxonomy_path: str | Path | None = None) -> Classification:
-    """Classify a text (title first, if given). Pure: the same input always gives the same output."""
+             pub_types: list[str] | None = None, metadata: Mapping[str, Any] | None = None,
+             taxonomy_path: str | Path | None = None) -> Classification:
+    """Classify a text (title first, if given) with what its source's metadata says it is (see `genre.genre_of`).
+
+    Pure: the same input always gives the same output. PDF-style text is de-hyphenated and its broken lines
+    joined first (`join_lines`); offsets refer to the text as classified.
+    """
     taxonomy = load_taxonomy(taxonomy_path)
-    body = (text or "")[:MAX_CLASSIFY_CHARS]
+    body = join_lines((text or "")[:MAX_CLASSIFY_CHARS])
     if title and not body.lstrip().startswith(title.strip()[:60]):
         body = f"{title}\n\n{body}"
     title_end = len(title) + 1 if title else (body.find("\n") if "\n" in body else 0)
@@ -123,7 +136,7 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
     positions = _anchors_for(taxonomy).positions(low)  # patterns whose anchor literal is absent are skipped,
     present = set(positions)  # the others tried only around where it occurs
     design = design_of(body, title_end=title_end, doc_type=doc_type, publisher=publisher, pub_types=pub_types, low=low, present=present,
-                       positions=positions)
+                       positions=positions, metadata=metadata)
     cues = direction_cues(body, low, present, positions)
     overall = direction_of(cues, design, body)
     threshold = LONG_TAG_THRESHOLD if len(body) > LONG_TEXT_CHARS else TAG_THRESHOLD
@@ -160,12 +173,32 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
         rationale=[c.as_dict() for c in design.rationale],
         direction_rationale=[c.as_dict() for c in overall.cues],
         set_aside=[c.as_dict() for c in design.set_aside],
-        sample_size=find_sample_size(body, low, present),
+        sample_size=find_sample_size(body, low, present) or _allocated_sample(low),
         money=find_money(body),
         covers_design=design.covers_design,
         pairs=pairs,
+        ongoing=design.ongoing,
+        decided_by=design.decided_by,
+        direction_reason=overall.reason,
         taxonomy_version=taxonomy.version,
     )
+
+
+# "240 young people were randomly allocated", "120 families were recruited": the count before the people and the verb
+_ALLOCATED = re.compile(r"(?<![\w,.])(\d[\d,]*) (?:young people|children|families|parents|carers|care leavers|pupils|participants|patients|adults|"
+                        r"practitioners|schools|local authorities|sites)(?:,? \w+){0,3} (?:were|was|will be|are) (?:randomly |randomi[sz]ed |individually )?"
+                        r"(?:allocated|assigned|randomi[sz]ed|recruited|enrolled|included|interviewed|surveyed)\b")
+
+
+_ALLOCATED_VERBS = ("allocated", "assigned", "randomi", "recruited", "enrolled", "included", "interviewed", "surveyed")
+
+
+def _allocated_sample(low: str) -> int | None:
+    """A sample size stated as "N young people were randomly allocated" (looked for where the lead words are not)."""
+    if not any(verb in low for verb in _ALLOCATED_VERBS):
+        return None
+    match = _ALLOCATED.search(low)
+    return int(match.group(1).replace(",", "")) if match else None
 
 
 def _spread(matches: list[Any]) -> list[Any]:

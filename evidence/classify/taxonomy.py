@@ -112,6 +112,7 @@ def anchor(pattern: str) -> str:
 UNBOUNDED = -1
 WINDOW_SEARCH_MAX = 24  # more occurrences of the anchor than this: one scan of the whole text is cheaper
 MIN_LITERAL = 3
+LOOKAHEAD_MARGIN = 80  # characters a lookahead may read past a match (the window must not cut it short)
 
 
 def compiled_with_anchor(compiled: re.Pattern[str]) -> Compiled:
@@ -136,11 +137,13 @@ def compiled_with_anchor(compiled: re.Pattern[str]) -> Compiled:
     while len(items) == 1 and items[0][0] is sre_parse.SUBPATTERN:  # a pattern wrapped in one group: look inside it
         items = list(items[0][1][-1])
 
+    lookahead = LOOKAHEAD_MARGIN if "(?=" in compiled.pattern or "(?!" in compiled.pattern else 0
+
     def reach(part: list[Any]) -> int:
         if not part:
             return 0
         width = sre_parse.SubPattern(state, part).getwidth()[1]
-        return UNBOUNDED if width >= 10_000 else int(width)
+        return UNBOUNDED if width >= 10_000 else int(width) + lookahead  # a lookahead reads past the match: give it room
 
     def leading_literal(part: list[Any]) -> str:
         run = ""
