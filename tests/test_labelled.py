@@ -51,7 +51,7 @@ def test_labels_marked_for_tuning_are_never_held_out(uk_cse_items):
     tuning = {label["id"] for label in yaml.safe_load(LABELS.read_text(encoding="utf-8")) if label.get("split") == "tuning"}
     assert len(tuning) >= 30
     assert all(not i.held_out for i in uk_cse_items if i.id.removeprefix("uk_cse:") in tuning)
-    assert sum(i.held_out for i in uk_cse_items) == 46  # the held-out part measured in sessions 2 and 3
+    assert sum(i.held_out for i in uk_cse_items) >= 46  # the 46 measured in sessions 2 and 3, and the hash-split labels added since
 
 
 def test_held_out_figures_do_not_fall_below_what_was_reported(uk_cse_items):
