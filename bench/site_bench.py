@@ -75,8 +75,8 @@ def make_catalogue(db: str, n: int, seed: int = 7) -> None:
 def timed_build(db: str, out: Path, search: bool, jobs: int | None = None) -> tuple[float, int]:
     """Seconds and peak RSS (KB) of `evidence build` in a fresh process (jobs: None for the default)."""
     os.sync()  # earlier runs' files reach the disk first, so their write-back is not billed to this build
-    code = ("import resource,sys,time;from pathlib import Path;from evidence.runner import run_build;"
-            f"t=time.perf_counter();run_build({db!r},Path({str(out)!r}),None,search={search},jobs={jobs});"
+    code = ("import resource,sys,time;from pathlib import Path;from evidence.api import Catalogue;"
+            f"t=time.perf_counter();Catalogue({db!r}).build(Path({str(out)!r}),None,search={search},jobs={jobs});"
             "print(time.perf_counter()-t, max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
             "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss))")  # the build, or its largest worker
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

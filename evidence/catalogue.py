@@ -46,6 +46,34 @@ def database_url(db: str) -> str:
     return f"sqlite:///{Path(db).expanduser()}"
 
 
+def shown_url(db: str) -> str:
+    """`--db` as it may be shown in a message: a URL's password is masked."""
+    if "://" not in db:
+        return db
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(db).render_as_string(hide_password=True)
+    except ArgumentError:
+        return db.split("://", 1)[0] + "://..."
+
+
+def sqlite_file(db: str) -> Path | None:
+    """The file of a SQLite catalogue (`--db` path or sqlite:/// URL); None for other databases and in-memory SQLite."""
+    if "://" not in db:
+        return Path(db).expanduser()
+    if db.startswith("sqlite:///") and db not in ("sqlite:///", "sqlite:///:memory:") and "mode=memory" not in db:
+        return Path(db.removeprefix("sqlite:///").split("?", 1)[0]).expanduser()
+    return None
+
+
+def require_existing(db: str) -> None:
+    """A one-line CatalogueError when `db` names a SQLite file that does not exist: only harvest and demo create one."""
+    path = sqlite_file(db)
+    if path is not None and not path.is_file():
+        raise CatalogueError(f"no catalogue at {db}: check --db (or EVIDENCE_DB); `evidence harvest` or `evidence demo` creates one")
+
+
 def connect(db: str, *, create: bool = True) -> Engine:
     """Open (and create the tables of) the catalogue at `db`; a one-line CatalogueError if it cannot."""
     url = database_url(db)
@@ -59,7 +87,7 @@ def connect(db: str, *, create: bool = True) -> Engine:
             SQLModel.metadata.create_all(engine)
     except (ArgumentError, SQLAlchemyError, ImportError) as exc:
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CatalogueError(f"cannot open catalogue {db}: {reason}") from None
+        raise CatalogueError(f"cannot open catalogue {shown_url(db)}: {reason}") from None
     return engine
 
 

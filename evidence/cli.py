@@ -1,8 +1,11 @@
-"""The `evidence` command: a thin layer over the library. Each command reads its options and calls it."""
+"""The `evidence` command: a thin layer over the library (evidence.api). Each command reads its options, calls the
+library and renders what it returns (evidence.terminal). Every expected failure passes one error boundary
+(`EvidenceGroup.invoke`) and becomes one line and exit code 2; `--debug` shows the traceback instead."""
 from __future__ import annotations
 
-import functools
+import errno
 import json
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -12,76 +15,154 @@ from typing import Any
 import click
 
 from evidence import __version__
+from evidence.publish.exports import EXPORTERS
 
 DEFAULT_DB = "catalogue.db"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_OS_REASONS = {errno.ENOSPC: "the disk is full", errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+               errno.EPERM: "permission denied", errno.EDQUOT: "the disk quota is exceeded", errno.ENOENT: "no such file or folder",
+               errno.ENOTDIR: "not a folder", errno.EISDIR: "is a folder", errno.EADDRINUSE: "the port is already in use"}
 
 
-def _fail(message: str, code: int = 2) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(code)
+def one_line(exc: BaseException, db: str = DEFAULT_DB) -> str | None:
+    """The one-line message for an expected failure, or None for a bug (which keeps its traceback)."""
+    from sqlalchemy.exc import SQLAlchemyError
 
-
-def library_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn the library's one-line errors into a message and exit code 2, never a traceback."""
-    from evidence.catalogue import CatalogueError
+    from evidence.catalogue import CatalogueError, shown_url
     from evidence.config import ConfigError
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
+    if isinstance(exc, (ConfigError, CatalogueError)):
+        return str(exc)
+    if isinstance(exc, OSError) and exc.errno in _OS_REASONS:
+        where = exc.filename or ""
+        return f"{where}: {_OS_REASONS[exc.errno]}" if where else _OS_REASONS[exc.errno]
+    if isinstance(exc, SQLAlchemyError):
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        return f"cannot open catalogue {shown_url(db)}: {reason[0] if reason else type(exc).__name__}"
+    return None
+
+
+class EvidenceGroup(click.Group):
+    """The command group, with the CLI's one error boundary around every command."""
+
+    def invoke(self, ctx: click.Context) -> Any:
         try:
-            return func(*args, **kwargs)
-        except (ConfigError, CatalogueError) as exc:
-            _fail(str(exc))
-    return wrapper
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except KeyboardInterrupt:
+            click.echo("Interrupted: what was already stored is kept.", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the boundary: expected failures become one line, bugs keep their traceback
+            message = one_line(exc, (ctx.obj or {}).get("db", DEFAULT_DB))
+            if message is None or (ctx.obj or {}).get("debug"):
+                raise
+            _to_log_files(message)
+            click.echo(f"Error: {message}", err=True)
+            sys.exit(2)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+def _to_log_files(message: str) -> None:
+    """Record a failure in the --log-file (stderr has it already, as the one line)."""
+    logger = logging.getLogger("evidence")
+    record = logger.makeRecord(logger.name, logging.ERROR, __file__, 0, "%s", (message,), None)
+    for handler in logger.handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
+def configure_logging(verbose: int, log_file: str | None) -> None:
+    """Log the library's decisions: to stderr (warnings; -v info, -vv debug) and, with --log-file, to a file (info or debug)."""
+    logger = logging.getLogger("evidence")
+    for handler in [h for h in logger.handlers if getattr(h, "_evidence", False)]:
+        logger.removeHandler(handler)
+        handler.close()
+    level = logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setLevel(level)
+    handlers: list[logging.Handler] = [stderr]
+    if log_file:
+        try:
+            to_file = logging.FileHandler(log_file, encoding="utf-8")
+        except OSError as exc:
+            raise click.BadParameter(f"cannot write {log_file} ({exc.strerror})", param_hint="--log-file") from None
+        to_file.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO)
+        handlers.append(to_file)
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler._evidence = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(min(h.level for h in handlers))
+    logger.propagate = False
+
+
+# -- shared options (sqlite-utils style: one decorator per option used by several commands) -------------------------
+
+def config_option(help_text: str = "The sources file to read.") -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--config FILE (default ./sources.yaml)."""
+    return click.option("--config", "config_path", default="sources.yaml", show_default=True, type=click.Path(dir_okay=False),
+                        help=help_text)
+
+
+def format_option(*choices: str, default: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """--format, one of `choices` (the first is the default unless `default` is given)."""
+    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=default or choices[0], show_default=True,
+                        help="Output format.")
+
+
+curation_option = click.option("--curation", "curation_file", default=None, metavar="FILE",
+                               help="Curators' corrections [default: ./curation.yaml; env EVIDENCE_CURATION].")
+
+
+def open_catalogue(ctx: click.Context, create: bool = False) -> Any:
+    """The catalogue named by --db; only commands that may create one pass `create`."""
+    from evidence.api import Catalogue
+
+    return Catalogue(ctx.obj["db"], create=create)
+
+
+@click.group(cls=EvidenceGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--db", envvar="EVIDENCE_DB", default=DEFAULT_DB, show_default=True, metavar="URL-OR-PATH",
               help="The catalogue: a SQLite file path or any SQLAlchemy URL (postgresql://...). Env: EVIDENCE_DB.")
 @click.option("--taxonomy", envvar="EVIDENCE_TAXONOMY", default=None, metavar="FILE",
               help="A taxonomy file to use instead of the packaged one (copy evidence/classify/taxonomy.yaml and extend it; "
                    "then `evidence reclassify`). Env: EVIDENCE_TAXONOMY.")
+@click.option("-v", "--verbose", count=True, help="Log the library's decisions to stderr (-v: info, -vv: debug).")
+@click.option("--log-file", envvar="EVIDENCE_LOG_FILE", default=None, metavar="FILE",
+              help="Also log to this file (info, or debug with -vv): retries, robots decisions, skipped items, merges. Env: EVIDENCE_LOG_FILE.")
+@click.option("--debug", is_flag=True, help="Show the traceback of a failure instead of one line.")
 @click.version_option(__version__, prog_name="evidence")
 @click.pass_context
-def cli(ctx: click.Context, db: str, taxonomy: str | None) -> None:
+def cli(ctx: click.Context, db: str, taxonomy: str | None, verbose: int, log_file: str | None, debug: bool) -> None:
     """Harvest, classify and publish evidence on child sexual exploitation and children's social care.
 
     \b
     Typical use:
+      evidence demo                 the whole pipeline on bundled recorded sources, offline
       evidence harvest              fetch every enabled source in ./sources.yaml
       evidence status               how each source did last time
-      evidence demo                 the whole pipeline on bundled recorded sources, offline
+      evidence review               the records a curator should check first
+      evidence build                the static site, into ./site
     """
-    ctx.obj = {"db": db}
+    ctx.obj = {"db": db, "debug": debug}
+    configure_logging(verbose, log_file)
     if taxonomy:
         os.environ["EVIDENCE_TAXONOMY"] = str(Path(taxonomy).expanduser().resolve())  # read by classify.taxonomy.taxonomy_path
 
 
-def captures_dir(db: str, explicit: str | None) -> Path:
-    """Where raw responses are kept: --captures, EVIDENCE_CAPTURES, or `captures/` beside a SQLite file."""
-    if explicit:
-        return Path(explicit)
-    if os.environ.get("EVIDENCE_CAPTURES"):
-        return Path(os.environ["EVIDENCE_CAPTURES"])
-    if "://" not in db:
-        return Path(db).expanduser().resolve().parent / "captures"
-    return Path("captures")
-
-
 @cli.command()
-@click.option("--config", "config_path", default="sources.yaml", show_default=True, type=click.Path(dir_okay=False),
-              help="The sources file to read.")
+@config_option()
 @click.option("--source", "source_ids", multiple=True, metavar="ID",
               help="Harvest only this source (repeat for several); names a disabled source too.")
 @click.option("--offline", is_flag=True, help="No network: re-extract and re-classify from stored captures.")
-@click.option("--captures", "captures", default=None, metavar="DIR",
+@click.option("--captures", "captures", default=None, envvar="EVIDENCE_CAPTURES", metavar="DIR",
               help="Capture store of raw responses [default: captures/ beside the catalogue; env EVIDENCE_CAPTURES].")
 @click.option("--workers", type=click.IntRange(1, 32), default=None, help="Sources harvested at once [default: from sources.yaml, 4].")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars; the summary table only.")
+@curation_option
 @click.pass_context
-@library_errors
 def harvest(ctx: click.Context, config_path: str, source_ids: tuple[str, ...], offline: bool, captures: str | None,
-            workers: int | None, quiet: bool) -> None:
+            workers: int | None, quiet: bool, curation_file: str | None) -> None:
     """Fetch, extract, classify and store the sources of sources.yaml.
 
     Polite (robots.txt, rate limit per host, a User-Agent with your contact) and incremental
@@ -93,56 +174,79 @@ def harvest(ctx: click.Context, config_path: str, source_ids: tuple[str, ...], o
     Examples:
       evidence harvest
       evidence harvest --source dfe-research --source rees-centre
-      evidence harvest --config other.yaml --offline
+      evidence --db team.db harvest --config other.yaml --offline
+      evidence -v --log-file harvest.log harvest --quiet      # unattended, with a log
     """
+    from evidence import terminal
     from evidence.config import load_config
-    from evidence.runner import run_harvest
 
     config = load_config(config_path)
     sources = config.select(source_ids)
-    ok = run_harvest(ctx.obj["db"], config, sources, captures_dir(ctx.obj["db"], captures), offline=offline,
-                     workers=workers, quiet=quiet)
-    sys.exit(0 if ok else 1)
+    with open_catalogue(ctx, create=True) as cat, terminal.HarvestProgress([s.id for s in sources], quiet) as bars:
+        report = cat.harvest(config, sources, captures=Path(captures) if captures else None, offline=offline, workers=workers,
+                             curation_file=curation_file, progress=bars.advance, on_done=bars.done)
+    for warning in report.warnings:
+        terminal.warn(warning)
+    terminal.harvest_summary(report.results)
+    sys.exit(0 if report.ok else 1)
 
 
 @cli.command()
-@click.option("--config", "config_path", default="sources.yaml", show_default=True, type=click.Path(dir_okay=False),
-              help="The sources file, to list sources never harvested too.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@config_option("The sources file, to list sources never harvested too.")
+@format_option("table", "json")
 @click.pass_context
-@library_errors
 def status(ctx: click.Context, config_path: str, fmt: str) -> None:
-    """Each source: its last run, records held, new in the last run, errors."""
-    from evidence.runner import print_status, status_rows
+    """Each source: its last run, records held, new in the last run, errors.
 
-    rows = status_rows(ctx.obj["db"], config_path if Path(config_path).exists() else None)
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=2, default=str))
-    else:
-        print_status(rows)
+    \b
+    Examples:
+      evidence status
+      evidence --db team.db status --format json | jq '.[] | select(.status != "ok")'
+    """
+    from evidence import terminal
+
+    with open_catalogue(ctx) as cat:
+        rows = cat.status(config_path if Path(config_path).exists() else None)
+    click.echo(json.dumps(rows, indent=2, default=str)) if fmt == "json" else terminal.status_table(rows)
 
 
 @cli.command()
 @click.option("--out", default="evidence-demo", show_default=True, type=click.Path(file_okay=False),
-              help="Folder for the demo's catalogue, captures and site.")
+              help="Folder for the demo's catalogue, captures, curation file and site.")
 @click.pass_context
-@library_errors
 def demo(ctx: click.Context, out: str) -> None:
     """Offline: harvest the bundled recorded sources, build the site, say where it is.
 
     Needs no network and no set-up beyond installing the package. The demo data are recorded-style
     answers of GOV.UK, NICE, a feed, a digest page and Europe PMC, built from public facts.
-    """
-    from evidence.runner import run_demo
 
-    ok = run_demo(Path(out))
-    sys.exit(0 if ok else 1)
+    \b
+    Examples:
+      evidence demo
+      evidence demo --out /tmp/demo
+    """
+    from evidence import terminal
+    from evidence.api import demo as run_demo
+
+    given = ctx.parent is not None and ctx.parent.get_parameter_source("db") not in (None, click.core.ParameterSource.DEFAULT)
+    db = ctx.obj["db"] if given else None  # --db or EVIDENCE_DB: the demo harvests into that catalogue
+    report = run_demo(Path(out), db)
+    terminal.harvest_summary(report.harvest.results)
+    site = report.site_report
+    terminal.say(f"Built {site.build.pages} pages for {site.build.records} records; search index: "
+                 f"{site.search_pages if site.search_pages is not None else 'not built'}.")
+    terminal.say(f"Catalogue: {report.db}")
+    terminal.say(f"Site: {(report.site / 'index.html').resolve()}")
+    terminal.say("Next:")
+    for step in (f"evidence serve --site {report.site}", f"evidence --db {report.db} status",
+                 f"evidence --db {report.db} review", f"evidence --db {report.db} curate ID --curation {report.curation} --set study_design=rct"):
+        terminal.say(f"  {step}")
+    sys.exit(0 if report.harvest.ok else 1)
 
 
 @cli.command("classify")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["json", "text"]), default="json", show_default=True)
-@library_errors
+@format_option("json", "text")
 def classify_command(file: str, fmt: str) -> None:
     """Classify one .txt, .html or .pdf file, without a catalogue; JSON on stdout.
 
@@ -150,8 +254,9 @@ def classify_command(file: str, fmt: str) -> None:
     and direction of findings, and for each the phrases that produced it.
 
     \b
-    Example:
+    Examples:
       evidence classify report.pdf | jq .study_design
+      evidence classify page.html --format text
     """
     from evidence.classify.files import classify_file, describe
 
@@ -160,28 +265,42 @@ def classify_command(file: str, fmt: str) -> None:
 
 
 @cli.command()
-@click.option("--curation", "curation_file", default=None, metavar="FILE",
-              help="Curators' corrections [default: ./curation.yaml; env EVIDENCE_CURATION].")
+@curation_option
 @click.pass_context
-@library_errors
 def reclassify(ctx: click.Context, curation_file: str | None) -> None:
-    """Re-run classification over the whole catalogue (after a taxonomy change), keeping curation."""
-    from evidence.runner import run_reclassify
+    """Re-run classification over the whole catalogue (after a taxonomy change), keeping curation.
 
-    run_reclassify(ctx.obj["db"], curation_file)
+    \b
+    Examples:
+      evidence reclassify
+      evidence --taxonomy my-taxonomy.yaml reclassify --curation team/curation.yaml
+    """
+    from evidence import terminal
+
+    with open_catalogue(ctx) as cat, terminal.counting("reclassify") as progress:
+        report = cat.reclassify(curation_file, progress)
+    for warning in report.warnings:
+        terminal.warn(warning)
+    terminal.say(f"Reclassified {report.records} records ({report.corrections} curated corrections applied where their record exists).")
 
 
 @cli.command()
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="How many records to list.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option("table", "json")
 @click.pass_context
-@library_errors
 def review(ctx: click.Context, limit: int, fmt: str) -> None:
-    """List the least confident records that no curator has checked yet, to correct with `evidence curate`."""
-    from evidence.runner import print_review, review_rows
+    """List the least confident records that no curator has checked yet, to correct with `evidence curate`.
 
-    rows = review_rows(ctx.obj["db"], limit)
-    click.echo(json.dumps(rows, indent=2, default=str)) if fmt == "json" else print_review(rows)
+    \b
+    Examples:
+      evidence review
+      evidence review --limit 50 --format json
+    """
+    from evidence import terminal
+
+    with open_catalogue(ctx) as cat:
+        rows = cat.review(limit)
+    click.echo(json.dumps(rows, indent=2, default=str)) if fmt == "json" else terminal.review_table(rows)
 
 
 @cli.command()
@@ -191,10 +310,8 @@ def review(ctx: click.Context, limit: int, fmt: str) -> None:
 @click.option("--add", "add_tags", multiple=True, metavar="KIND=ID", help="Add a tag: intervention=, outcome= or population=.")
 @click.option("--remove", "remove_tags", multiple=True, metavar="KIND=ID", help="Remove a tag the classifier gave.")
 @click.option("--note", default=None, help="Why: kept in curation.yaml and shown on the record page.")
-@click.option("--curation", "curation_file", default=None, metavar="FILE",
-              help="Curators' corrections [default: ./curation.yaml; env EVIDENCE_CURATION].")
+@curation_option
 @click.pass_context
-@library_errors
 def curate(ctx: click.Context, record_id: str, set_fields: tuple[str, ...], add_tags: tuple[str, ...],
            remove_tags: tuple[str, ...], note: str | None, curation_file: str | None) -> None:
     """Correct a record: the change goes into curation.yaml and survives every re-harvest.
@@ -204,10 +321,12 @@ def curate(ctx: click.Context, record_id: str, set_fields: tuple[str, ...], add_
       evidence curate keeping-safe-an-analysis-1a2b3c4d --set study_design=rct \\
           --add intervention=foster-care --remove outcome=education --note "Trial in appendix B"
     """
-    from evidence.runner import run_curate
+    from evidence import terminal
 
-    run_curate(ctx.obj["db"], record_id, _pairs(set_fields, "--set"), _pairs(add_tags, "--add"),
-               _pairs(remove_tags, "--remove"), note, curation_file)
+    with open_catalogue(ctx) as cat:
+        done = cat.curate(record_id, set_fields=_pairs(set_fields, "--set"), add=_pairs(add_tags, "--add"),
+                          remove=_pairs(remove_tags, "--remove"), note=note, curation_file=curation_file)
+    terminal.say(f"Curated {done.record_id}: written to {done.path}; design {done.study_design}, direction {done.direction}.")
 
 
 @cli.command()
@@ -218,7 +337,6 @@ def curate(ctx: click.Context, record_id: str, set_fields: tuple[str, ...], add_
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
               help="Processes rendering record pages and downloads on large sites [default: one per CPU core, at most 4].")
 @click.pass_context
-@library_errors
 def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, jobs: int | None) -> None:
     """Build the static site: evidence map, intervention and record pages, search, feeds, downloads.
 
@@ -231,17 +349,24 @@ def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, j
       evidence build --out public --base-url https://example.org/evidence
       evidence build --no-search --jobs 1      # quick look, one process
     """
-    from evidence.runner import run_build
+    from evidence import terminal
 
-    run_build(ctx.obj["db"], Path(out), base_url, search=not no_search, jobs=jobs)
+    with open_catalogue(ctx) as cat:
+        report = cat.build(Path(out), base_url, search=not no_search, jobs=jobs)
+    b = report.build
+    terminal.say(f"Built {b.pages} pages for {b.records} records into {out}: {b.written} files written, "
+                 f"{b.unchanged} unchanged, {b.removed} removed; {len(b.added)} new records since the last build.")
+    if report.search_pages is not None:
+        terminal.say(f"Search index: {report.search_pages} record pages indexed (Pagefind).")
+    elif report.search_warning:
+        terminal.warn(f"search index not built: {report.search_warning}")
 
 
 @cli.command("export")
-@click.option("--format", "fmt", type=click.Choice(["csv", "json", "ris", "bibtex"]), required=True, help="Open data format.")
+@click.option("--format", "fmt", type=click.Choice(list(EXPORTERS)), required=True, help="Open data format.")
 @click.option("-o", "--output", default="-", show_default=True, type=click.Path(dir_okay=False, allow_dash=True),
               help="File to write; - for standard output.")
 @click.pass_context
-@library_errors
 def export_command(ctx: click.Context, fmt: str, output: str) -> None:
     """Write the catalogue as open data (the same files the site offers for download).
 
@@ -250,26 +375,42 @@ def export_command(ctx: click.Context, fmt: str, output: str) -> None:
       evidence export --format csv -o catalogue.csv
       evidence export --format ris > catalogue.ris
     """
-    from evidence.runner import run_export
-
-    text = run_export(ctx.obj["db"], fmt)
+    with open_catalogue(ctx) as cat:
+        text = cat.export(fmt)
     if output == "-":
         click.echo(text, nl=False)
     else:
-        try:
-            Path(output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            _fail(f"{output}: cannot write ({exc.strerror})")
+        Path(output).write_text(text, encoding="utf-8")
 
 
 @cli.command()
 @click.option("--site", default="site", show_default=True, type=click.Path(file_okay=False, exists=True), help="The built site.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (0: any free port).")
 def serve(site: str, port: int) -> None:
-    """Preview the built site on http://127.0.0.1:PORT (Ctrl-C to stop)."""
-    from evidence.runner import run_serve
+    """Preview the built site on http://127.0.0.1:PORT (Ctrl-C to stop).
 
-    run_serve(Path(site), port)
+    \b
+    Examples:
+      evidence serve
+      evidence serve --site evidence-demo/site --port 8080
+    """
+    import functools
+    import http.server
+
+    from evidence import terminal
+    from evidence.config import ConfigError
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
+    try:
+        httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another --port") from None
+    with httpd:
+        terminal.say(f"Serving {site} on http://127.0.0.1:{httpd.server_address[1]}/ (Ctrl-C to stop)")
+        try:
+            httpd.serve_forever()
+        except KeyboardInterrupt:
+            pass
 
 
 def _pairs(values: tuple[str, ...], option: str) -> list[tuple[str, str]]:

@@ -8,7 +8,9 @@ from typing import Any
 
 import yaml
 
-KINDS = ("feed", "govuk", "nice", "html", "pdf", "europepmc")
+from evidence.harvesters import HARVESTERS
+
+KINDS = tuple(HARVESTERS)  # the harvester registry is the one list of source kinds
 
 
 class ConfigError(Exception):
@@ -61,44 +63,48 @@ SOURCE_KEYS: dict[str, Setting] = {
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
 
+def _default(schema: dict[str, Setting], key: str) -> Any:
+    return schema[key].default
+
+
 @dataclass
 class Source:
-    """One entry of sources.yaml, validated."""
+    """One entry of sources.yaml, validated. Every default comes from SOURCE_KEYS."""
 
     id: str
     name: str
     kind: str
     url: str
-    publisher: str | None = None
+    publisher: str | None = _default(SOURCE_KEYS, "publisher")
     params: dict[str, Any] = field(default_factory=dict)
-    content_api: str = "https://www.gov.uk/api/content"
-    rate_limit: float = 1.0
-    enabled: bool = True
-    max_items: int = 500
-    max_pages: int = 20
-    item: str | None = None
-    link: str | None = None
-    title: str | None = None
-    date: str | None = None
-    summary: str | None = None
-    next: str | None = None
-    detail: bool = True
-    doc_type: str | None = None
+    content_api: str = _default(SOURCE_KEYS, "content_api")
+    rate_limit: float = _default(SOURCE_KEYS, "rate_limit")
+    enabled: bool = _default(SOURCE_KEYS, "enabled")
+    max_items: int = _default(SOURCE_KEYS, "max_items")
+    max_pages: int = _default(SOURCE_KEYS, "max_pages")
+    item: str | None = _default(SOURCE_KEYS, "item")
+    link: str | None = _default(SOURCE_KEYS, "link")
+    title: str | None = _default(SOURCE_KEYS, "title")
+    date: str | None = _default(SOURCE_KEYS, "date")
+    summary: str | None = _default(SOURCE_KEYS, "summary")
+    next: str | None = _default(SOURCE_KEYS, "next")
+    detail: bool = _default(SOURCE_KEYS, "detail")
+    doc_type: str | None = _default(SOURCE_KEYS, "doc_type")
     line: int = 0  # where the entry starts in its file, for messages
 
 
 @dataclass
 class Config:
-    """The whole sources file: fetch settings and the sources."""
+    """The whole sources file: fetch settings and the sources. Every default comes from TOP_LEVEL."""
 
     path: Path
-    contact: str = "mailto:maintainers@example.org"
-    user_agent: str = "evidence-harvester/0.1"
-    timeout: float = 30.0
-    max_bytes: int = 50_000_000
-    retries: int = 3
-    backoff: float = 1.0
-    workers: int = 4
+    contact: str = _default(TOP_LEVEL, "contact")
+    user_agent: str = _default(TOP_LEVEL, "user_agent")
+    timeout: float = _default(TOP_LEVEL, "timeout")
+    max_bytes: int = _default(TOP_LEVEL, "max_bytes")
+    retries: int = _default(TOP_LEVEL, "retries")
+    backoff: float = _default(TOP_LEVEL, "backoff")
+    workers: int = _default(TOP_LEVEL, "workers")
     sources: list[Source] = field(default_factory=list)
 
     def select(self, ids: tuple[str, ...] | list[str] = ()) -> list[Source]:

@@ -104,10 +104,25 @@ def test_unreachable_database_is_a_clear_error(tmp_path):
     assert result.exit_code == 2 and "cannot open catalogue" in result.output
 
 
-def test_env_db_is_used(tmp_path):
+def test_env_db_is_used_and_only_harvest_creates_a_catalogue(tmp_path):
     db = tmp_path / "env.db"
     result = invoke("status", "--config", str(tmp_path / "none.yaml"), env={"EVIDENCE_DB": str(db)})
-    assert result.exit_code == 0 and db.exists()
+    assert result.exit_code == 2 and f"no catalogue at {db}" in result.output and not db.exists()
+    path = write_sources(tmp_path, [])
+    assert invoke("harvest", "--config", str(path), env={"EVIDENCE_DB": str(db)}).exit_code == 0 and db.exists()
+    result = invoke("status", "--config", str(tmp_path / "none.yaml"), env={"EVIDENCE_DB": str(db)})
+    assert result.exit_code == 0 and "Sources" in result.output
+
+
+@pytest.mark.parametrize("command", [["status"], ["review"], ["reclassify"], ["build", "--no-search"], ["export", "--format", "csv"],
+                                     ["curate", "some-id", "--note", "x"]])
+def test_a_mistyped_catalogue_path_is_refused_and_never_created(tmp_path, command):
+    typo = tmp_path / "d" / "catalgue.db"
+    result = invoke("--db", str(typo), *command)
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines()[-1] == f"Error: no catalogue at {typo}: check --db (or EVIDENCE_DB); " \
+        "`evidence harvest` or `evidence demo` creates one"
+    assert not typo.exists() and not typo.parent.exists()
 
 
 # -- classify, curate, review, reclassify ---------------------------------------------------------------
@@ -159,7 +174,6 @@ def test_curate_writes_curation_yaml_and_survives_reharvest_and_reclassify(tmp_p
     def check() -> None:
         again = next(r for r in records(db) if r.id == record.id)
         assert again.curated and again.study_design == "qualitative" and again.evidence_level == 1
-        tags = {t["id"] for t in again.classification["interventions"]}
         assert again.classification["curation"]["note"] == "Staff interviews in 10 homes"
         from sqlmodel import Session, select
 
@@ -167,9 +181,10 @@ def test_curate_writes_curation_yaml_and_survives_reharvest_and_reclassify(tmp_p
         from evidence.models import RecordTag
         engine = catalogue.connect(db)
         with Session(engine) as session:
-            kinds = {(t.kind, t.tag) for t in session.exec(select(RecordTag).where(RecordTag.record_id == record.id)).all()}
-        assert ("intervention", "foster-care") in kinds and ("outcome", "education") not in kinds
-        assert tags is not None
+            kinds = {(t.kind, t.tag): t.curated for t in session.exec(select(RecordTag).where(RecordTag.record_id == record.id)).all()}
+        engine.dispose()
+        assert kinds.get(("intervention", "foster-care")) is True  # the curator's tag, marked as the curator's
+        assert ("outcome", "education") not in kinds
 
     check()
     assert invoke("--db", db, "reclassify").exit_code == 0
@@ -198,3 +213,27 @@ def test_curation_mistakes_warn_and_unknown_ids_are_refused(tmp_path, monkeypatc
     (tmp_path / "curation.yaml").write_text("- just: a list\n  - broken")
     result = invoke("--db", db, "reclassify")
     assert result.exit_code == 2 and "curation.yaml" in result.output
+
+
+def test_an_unattended_harvest_leaves_a_log_file(tmp_path, server):
+    server.add("/feed.xml", "<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><item><title>Foster care study</title>"
+               f"<link>{server.base}/a</link><description>{'An evaluation of specialist foster care. ' * 5}</description></item></channel></rss>",
+               content_type="application/rss+xml")
+    path = write_sources(tmp_path, [{"id": "good", "kind": "feed", "url": server.url("/feed.xml"), "detail": False},
+                                    {"id": "bad", "kind": "feed", "url": server.url("/missing.xml")}])
+    log = tmp_path / "harvest.log"
+    result = invoke("--db", str(tmp_path / "c.db"), "--log-file", str(log), "harvest", "--config", str(path), "--quiet")
+    assert result.exit_code == 1
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert any("INFO evidence.api: source good: ok, 1 fetched, 1 new" in line for line in lines), lines
+    assert any("source bad: failed" in line and "HTTP 404" in line for line in lines), lines
+    assert "INFO" not in result.output  # without -v nothing but warnings reaches the terminal
+
+
+def test_expected_failures_are_one_line_and_debug_shows_the_traceback(tmp_path):
+    (tmp_path / "c.db").write_bytes(b"this is not a database, but a damaged file" * 100)
+    result = invoke("--db", str(tmp_path / "c.db"), "status")
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1, result.output
+    assert result.output.startswith(f"Error: cannot open catalogue {tmp_path / 'c.db'}: file is not a database")
+    with pytest.raises(Exception, match="file is not a database"):
+        invoke("--db", str(tmp_path / "c.db"), "--debug", "status")

@@ -5,9 +5,9 @@ import csv
 import io
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
-FORMATS = ("csv", "json", "ris", "bibtex")
 CSV_FIELDS = ["id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
               "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
               "curated", "summary"]
@@ -115,14 +115,23 @@ def to_bibtex(rows: list[dict[str, Any]], entries: dict[str, str] | None = None)
     return "\n".join(entries.get(r["id"]) or bibtex_entry(r) for r in rows)
 
 
+def _json(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
+    return to_json(rows, meta)
+
+
+# Format name -> exporter (rows, meta) -> text. The CLI's --format choices and the site's downloads read this one mapping.
+EXPORTERS: dict[str, Callable[[list[dict[str, Any]], dict[str, Any]], str]] = {
+    "csv": lambda rows, meta: to_csv(rows),
+    "json": _json,
+    "ris": lambda rows, meta: to_ris(rows),
+    "bibtex": lambda rows, meta: to_bibtex(rows),
+}
+
+
 def export(rows: list[dict[str, Any]], fmt: str, meta: dict[str, Any]) -> str:
-    """The rows in one of FORMATS."""
-    if fmt == "csv":
-        return to_csv(rows)
-    if fmt == "json":
-        return to_json(rows, meta)
-    if fmt == "ris":
-        return to_ris(rows)
-    if fmt == "bibtex":
-        return to_bibtex(rows)
-    raise ValueError(f"unknown format {fmt}")
+    """The rows in one of the EXPORTERS' formats."""
+    try:
+        exporter = EXPORTERS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown format {fmt} (one of {', '.join(EXPORTERS)})") from None
+    return exporter(rows, meta)

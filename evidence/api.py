@@ -1,0 +1,318 @@
+"""The library's facade: one catalogue, the pipeline's stages as methods. Nothing here prints.
+
+    cat = Catalogue("catalogue.db", create=True)
+    report = cat.harvest(load_config("sources.yaml"))     # -> HarvestReport
+    cat.reclassify()                                      # -> ReclassifyReport
+    cat.build("site", base_url="https://example.org/evidence")   # -> SiteReport
+    text = cat.export("json")
+
+Each method returns a result object; `evidence.cli` renders them (tables, progress bars, one-line errors).
+Progress is reported through optional callbacks, so a caller that wants none passes none.
+"""
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, select
+
+from evidence import catalogue
+from evidence.capture import CaptureStore
+from evidence.config import Config, ConfigError, Source, load_config
+from evidence.curation import curation_path
+from evidence.fetch import Fetcher
+from evidence.models import Record
+from evidence.pipeline import HarvestLocked, ProgressHook, SourceResult, harvest_lock, harvest_sources
+
+log = logging.getLogger(__name__)
+
+DEMO_DIR = Path(__file__).parent / "demo"
+
+
+@dataclass
+class HarvestReport:
+    """What a harvest did: one result per source, and warnings met on the way (curation entries that cannot apply)."""
+
+    results: list[SourceResult]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every source succeeded."""
+        return all(r.status == "ok" for r in self.results)
+
+
+@dataclass
+class ReclassifyReport:
+    """How many records were classified again, how many corrections applied, and the warnings."""
+
+    records: int
+    corrections: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CurateReport:
+    """A correction written and applied: where it went and what the record now says."""
+
+    record_id: str
+    path: Path
+    study_design: str | None
+    direction: str | None
+
+
+@dataclass
+class SiteReport:
+    """A site build: the build's own report, and the search index's outcome."""
+
+    build: Any  # evidence.publish.build.BuildReport
+    search_pages: int | None = None  # None: no index was asked for, or it could not be built
+    search_warning: str | None = None
+
+
+@dataclass
+class DemoReport:
+    """Where the demo put its catalogue and site, and how its harvest went."""
+
+    db: str
+    site: Path
+    curation: Path
+    harvest: HarvestReport
+    site_report: SiteReport
+
+
+def make_fetcher(config: Config, captures: Path, offline: bool) -> Fetcher:
+    """A Fetcher with the politeness settings of a sources file."""
+    return Fetcher(
+        CaptureStore(captures),
+        contact=config.contact,
+        user_agent=config.user_agent,
+        timeout=config.timeout,
+        max_bytes=config.max_bytes,
+        retries=config.retries,
+        backoff=config.backoff,
+        offline=offline,
+    )
+
+
+def default_captures(db: str) -> Path:
+    """Where raw responses are kept by default: `captures/` beside a SQLite file, else ./captures."""
+    if "://" not in db:
+        return Path(db).expanduser().resolve().parent / "captures"
+    return Path("captures")
+
+
+class Catalogue:
+    """One catalogue (a SQLite file or a SQLAlchemy URL) and what the pipeline does to it.
+
+    Only `create=True` (harvest, demo) may create a catalogue; otherwise a missing one is a one-line
+    CatalogueError, so a mistyped --db never makes an empty catalogue (or prunes a site down to nothing).
+    """
+
+    def __init__(self, db: str, *, create: bool = False) -> None:
+        self.db = db
+        self.create = create
+        self._engine: Engine | None = None
+        if not create:
+            catalogue.require_existing(db)
+
+    @property
+    def engine(self) -> Engine:
+        """The database engine, opened on first use."""
+        if self._engine is None:
+            self._engine = catalogue.connect(self.db, create=self.create)
+        return self._engine
+
+    def close(self) -> None:
+        """Release the database connections."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    def __enter__(self) -> Catalogue:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- harvest ---------------------------------------------------------------------------------
+
+    def harvest(self, config: Config, sources: list[Source] | None = None, *, captures: Path | None = None,
+                offline: bool = False, workers: int | None = None, fetcher: Fetcher | None = None,
+                curation_file: str | None = None, progress: ProgressHook | None = None,
+                on_done: Callable[[SourceResult], None] | None = None) -> HarvestReport:
+        """Fetch, extract, classify and store `sources` (default: the enabled ones); each source committed on its own."""
+        from evidence.classify.apply import classify_record_hook
+        from evidence.classify.taxonomy import load_taxonomy
+        from evidence.curation import load_curation
+
+        load_taxonomy()  # a broken taxonomy is a one-line error before anything is fetched or stored
+        curation = load_curation(curation_path(curation_file))
+        sources = config.select() if sources is None else sources
+        try:
+            with harvest_lock(self.db):
+                own_fetcher = fetcher is None
+                fetcher = fetcher or make_fetcher(config, captures or default_captures(self.db), offline)
+                try:
+                    log.info("harvest of %d sources into %s (%s)", len(sources), self.db, "offline" if offline else "online")
+                    results = harvest_sources(self.engine, sources, fetcher, workers=workers or config.workers, progress=progress,
+                                              on_done=on_done, classify_hook=classify_record_hook(curation))
+                finally:
+                    if own_fetcher:
+                        fetcher.close()
+        except HarvestLocked as exc:
+            raise ConfigError(str(exc)) from None
+        for result in results:
+            log.info("source %s: %s, %d fetched, %d new, %d updated, %d unchanged, %d errors%s", result.source_id, result.status,
+                     result.fetched, result.new, result.updated, result.unchanged, result.errors,
+                     f" ({result.message})" if result.message else "")
+        return HarvestReport(results, list(curation.warnings))
+
+    def status(self, config_path: str | None = None) -> list[dict[str, Any]]:
+        """One row per source known to the catalogue or the sources file: last run, records, new, errors."""
+        with Session(self.engine) as session:
+            runs = catalogue.last_runs(session)
+            counts = catalogue.source_counts(session)
+        ids: list[str] = []
+        names: dict[str, str] = {}
+        if config_path:
+            for source in load_config(config_path).sources:
+                ids.append(source.id)
+                names[source.id] = source.name
+        ids += sorted(set(runs) | set(counts) - set(ids))
+        rows = []
+        for source_id in dict.fromkeys(ids):
+            run = runs.get(source_id)
+            rows.append({
+                "source": source_id,
+                "name": names.get(source_id, source_id),
+                "last_run": run.started_at.strftime("%Y-%m-%d %H:%M") if run else None,
+                "status": ("interrupted" if run.status == "running" else run.status) if run else "never run",
+                "records": counts.get(source_id, 0),
+                "new": run.new if run else 0,
+                "errors": run.errors if run else 0,
+                "message": run.message if run else None,
+                "item_errors": run.item_errors if run else [],
+            })
+        return rows
+
+    # -- classification and curation ------------------------------------------------------------
+
+    def reclassify(self, curation_file: str | None = None, progress: Callable[[int, int], None] | None = None) -> ReclassifyReport:
+        """Classify every record again with the current taxonomy, laying curation over it; progress(done, total)."""
+        from evidence.classify.apply import orphan_warnings, reclassify
+        from evidence.classify.taxonomy import load_taxonomy
+        from evidence.curation import load_curation
+
+        load_taxonomy()  # a broken taxonomy is a one-line error before any record is touched
+        curation = load_curation(curation_path(curation_file))
+        done = 0
+        with Session(self.engine) as session:
+            total = session.exec(select(func.count()).select_from(Record)).one()
+            for done in reclassify(session, curation):
+                if progress:
+                    progress(done, total)
+            warnings = curation.warnings + orphan_warnings(session, curation)
+        log.info("reclassified %d records, %d corrections", done, len(curation.corrections))
+        return ReclassifyReport(done, len(curation.corrections), warnings)
+
+    def review(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The records a curator should check first (least confident, not yet checked)."""
+        from evidence.classify.apply import review_queue
+
+        with Session(self.engine) as session:
+            return review_queue(session, limit)
+
+    def curate(self, record_id: str, *, set_fields: list[tuple[str, str]] | None = None, add: list[tuple[str, str]] | None = None,
+               remove: list[tuple[str, str]] | None = None, note: str | None = None, curation_file: str | None = None) -> CurateReport:
+        """Write a correction into curation.yaml and apply it to the record at once."""
+        from evidence.classify.apply import apply_curation_only
+        from evidence.classify.taxonomy import load_taxonomy
+        from evidence.curation import SETTABLE, TAG_KINDS, load_curation, record_correction, save_curation, validate
+
+        set_fields, add, remove = set_fields or [], add or [], remove or []
+        if not (set_fields or add or remove or note):
+            raise ConfigError("nothing to change: give --set, --add, --remove or --note")
+        for key, _ in set_fields:
+            if key not in SETTABLE:
+                raise ConfigError(f"cannot set `{key}` (settable: {', '.join(sorted(SETTABLE))})")
+        for key, _ in add + remove:
+            if key not in TAG_KINDS:
+                raise ConfigError(f"unknown tag kind `{key}` (intervention, outcome or population)")
+        path = curation_path(curation_file)
+        curation = load_curation(path)
+        with Session(self.engine) as session:
+            record = session.get(Record, record_id)
+            if record is None:
+                raise ConfigError(f"no record with id {record_id} in {self.db} (see `evidence review` or the site's record pages)")
+            grouped_add: dict[str, list[str]] = {}
+            grouped_remove: dict[str, list[str]] = {}
+            for key, value in add:
+                grouped_add.setdefault(key, []).append(value)
+            for key, value in remove:
+                grouped_remove.setdefault(key, []).append(value)
+            correction = record_correction(curation, record.url, set_fields=dict(set_fields), add=grouped_add,
+                                           remove=grouped_remove, note=note)
+            problems = validate(correction, load_taxonomy(), path)
+            if problems:
+                raise ConfigError(problems[0])
+            save_curation(curation)
+            apply_curation_only(session, record, curation)
+            session.commit()
+            log.info("curated %s (%s)", record_id, path)
+            return CurateReport(record_id, path, record.study_design, record.direction)
+
+    # -- publish -----------------------------------------------------------------------------------
+
+    def build(self, out: str | Path, base_url: str | None = None, *, search: bool = True, jobs: int | None = None) -> SiteReport:
+        """Build the static site into `out`, then its search index (Pagefind) unless `search` is False."""
+        from evidence.publish.build import build_site
+        from evidence.publish.search import SearchUnavailable, index_site
+
+        report = SiteReport(build_site(self.db, Path(out), base_url, jobs))
+        if search:
+            try:
+                report.search_pages = index_site(Path(out))
+            except SearchUnavailable as exc:
+                report.search_warning = str(exc)
+                log.warning("search index not built: %s", exc)
+        return report
+
+    def export(self, fmt: str) -> str:
+        """The catalogue in one open-data format (the same text as the site's download)."""
+        from evidence.publish.build import export_rows, load
+        from evidence.publish.exports import export
+
+        data = load(self.db)
+        return export(export_rows(data.rows), fmt, {"records": len(data.rows), "built_at": data.built_at})
+
+
+def demo(out: Path, db: str | None = None, progress: ProgressHook | None = None) -> DemoReport:
+    """Harvest the bundled recorded sources offline into `out` (or into `db`), build the site there."""
+    from evidence.demo_data import load_demo_captures
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{out}: cannot create the demo folder ({exc.strerror}); choose another --out") from None
+    db = db or str(out / "catalogue.db")
+    captures = out / "captures"
+    if captures.exists():
+        shutil.rmtree(captures)
+    load_demo_captures(CaptureStore(captures))
+    curation = out / "curation.yaml"  # the demo's own corrections, so a curator can try `evidence curate` on it
+    if not curation.exists():
+        bundled = DEMO_DIR / "curation.yaml"
+        curation.write_text(bundled.read_text(encoding="utf-8") if bundled.exists() else "{}\n", encoding="utf-8")
+    config = load_config(DEMO_DIR / "sources.yaml")
+    with Catalogue(db, create=True) as cat:
+        harvest = cat.harvest(config, captures=captures, offline=True, curation_file=str(curation), progress=progress)
+        site = out / "site"
+        site_report = cat.build(site)
+    return DemoReport(db, site, curation, harvest, site_report)
