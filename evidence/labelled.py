@@ -52,6 +52,7 @@ class LabelledText:
     covers_design: str | None = None  # news and commentary: the design of the study covered
     ongoing: bool | None = None  # a protocol, registration or planned study without results
     pairs: dict[tuple[str, str], str] | None = None  # (intervention, outcome) -> that pair's direction
+    metadata: dict[str, Any] = field(default_factory=dict)  # what a harvester would hand the classifier (pub types, registry fields)
 
     @property
     def held_out(self) -> bool:
@@ -106,14 +107,14 @@ def pubmed(corpus: Path) -> Iterator[LabelledText]:
             abstract = " ".join(" ".join("".join(a.itertext()).split()) for a in article.iter("AbstractText"))
             if not pmid or pmid in seen or len(abstract) < 200:
                 continue
-            types = {(t.text or "").strip() for t in article.iter("PublicationType")}
-            types |= {(d.text or "").strip() for d in article.iter("DescriptorName")}
+            pub_types = sorted({(t.text or "").strip() for t in article.iter("PublicationType")} - {""})
+            types = set(pub_types) | {(d.text or "").strip() for d in article.iter("DescriptorName")}
             design = design_from_types(types)
             if design is None:
                 continue
             seen.add(pmid)
             yield LabelledText(id=f"pmid:{pmid}", origin="pubmed", text=f"{title}\n\n{abstract}", title=title, study_design=design,
-                               extra={"types": "; ".join(sorted(t for t in types if t))[:300]})
+                               extra={"types": "; ".join(sorted(t for t in types if t))[:300]}, metadata={"pub_types": pub_types})
 
 
 def clinical_trials(corpus: Path) -> Iterator[LabelledText]:
@@ -146,7 +147,11 @@ def clinical_trials(corpus: Path) -> Iterator[LabelledText]:
         if design and len(summary) >= 100:
             yield LabelledText(id=label["nct_id"], origin="clinicaltrials.gov", text=f"{title}\n\n{summary}\n\n{detail}"[:6000],
                                title=title, study_design=design,
-                               extra={"allocation": label["allocation"], "model": label["intervention_model"] or label["observational_model"]})
+                               extra={"allocation": label["allocation"], "model": label["intervention_model"] or label["observational_model"]},
+                               metadata={"study_type": label["study_type"], "allocation": label["allocation"],
+                                         "intervention_model": label["intervention_model"], "observational_model": label["observational_model"],
+                                         "overall_status": root.findtext("overall_status") or "",
+                                         "has_results": root.find("clinical_results") is not None})
 
 
 def europepmc(corpus: Path) -> Iterator[LabelledText]:
@@ -162,7 +167,8 @@ def europepmc(corpus: Path) -> Iterator[LabelledText]:
         if design and len(abstract) >= 200:
             title = result.get("title") or ""
             yield LabelledText(id=f"epmc:{result.get('id')}", origin="europepmc", text=f"{title}\n\n{' '.join(abstract.split())}",
-                               title=title, study_design=design, extra={"types": "; ".join(sorted(types))})
+                               title=title, study_design=design, extra={"types": "; ".join(sorted(types))},
+                               metadata={"pub_types": sorted((result.get("pubTypeList") or {}).get("pubType") or [])})
 
 
 def seeds(corpus: Path) -> Iterator[LabelledText]:
@@ -257,7 +263,8 @@ def govuk_real(corpus: Path, labels_path: Path) -> Iterator[LabelledText]:
         fields = hand_fields(label)
         fields["extra"] = {**extra, **fields["extra"]}
         yield LabelledText(id=f"govuk:{'/'.join(Path(label['file']).parts[-2:])}", origin="govuk", text=candidate.text,
-                           title=candidate.title, doc_type=candidate.doc_type, publisher=candidate.publisher, **fields)
+                           title=candidate.title, doc_type=candidate.doc_type, publisher=candidate.publisher,
+                           metadata=dict(candidate.extra), **fields)
 
 
 def feeds_real(corpus: Path, labels_path: Path) -> Iterator[LabelledText]:
@@ -284,7 +291,7 @@ def feeds_real(corpus: Path, labels_path: Path) -> Iterator[LabelledText]:
             raise ValueError(f"{labels_path.name}: {label['file']}: {len(found)} entries titled {wanted!r}")
         candidate = found[0]
         yield LabelledText(id=f"feed:{path.name}#{candidate.url}", origin="feed", text=candidate.text, title=candidate.title,
-                           doc_type=candidate.doc_type, publisher=candidate.publisher, **hand_fields(label))
+                           doc_type=candidate.doc_type, publisher=candidate.publisher, metadata=dict(candidate.extra), **hand_fields(label))
 
 
 def pdfs_real(corpus: Path, labels_path: Path) -> Iterator[LabelledText]:
@@ -298,7 +305,7 @@ def pdfs_real(corpus: Path, labels_path: Path) -> Iterator[LabelledText]:
         candidate = pdf_candidate(path.read_bytes(), f"https://pdfs.invalid/{path.name}")
         _checked_title(labels_path, label, candidate.title)
         yield LabelledText(id=f"pdf:{path.name}", origin="pdf", text=candidate.text, title=candidate.title,
-                           doc_type=candidate.doc_type, publisher=candidate.publisher, **hand_fields(label))
+                           doc_type=candidate.doc_type, publisher=candidate.publisher, metadata=dict(candidate.extra), **hand_fields(label))
 
 
 # Hand label files read from the folder of uk_cse.yaml, and the loader of each.
@@ -316,3 +323,11 @@ def labelled_set(corpus: Path, uk_cse_labels: Path | None = None) -> list[Labell
     """Every labelled text available under `corpus` (../shared/corpus); hand label files are read beside `uk_cse_labels`."""
     hand = [*uk_cse(corpus, uk_cse_labels), *hand_labelled(corpus, uk_cse_labels.parent)] if uk_cse_labels else []
     return [*seeds(corpus), *hand, *pubmed(corpus), *clinical_trials(corpus), *europepmc(corpus)]
+
+
+def classify_item(item: LabelledText, *, metadata: bool = True, learned: bool = True) -> Any:
+    """Classify a labelled text as a harvest would: its doc_type, publisher and (with `metadata`) the source's metadata."""
+    from evidence.classify import classify
+
+    return classify(item.text, title=item.title, doc_type=item.doc_type if metadata else None,
+                    publisher=item.publisher if metadata else None, metadata=item.metadata if metadata else None, learned=learned)

@@ -106,7 +106,7 @@ def test_design_reads_how_the_study_was_done(text, design):
 def test_a_study_of_its_own_that_names_no_design_is_observational_at_low_confidence_and_says_so():
     text = ("Busulfan instead of irradiation\n\nLong-term follow-up has shown late toxicities. This plan will use a combination "
             "of two agents to reduce late toxicities in children.")
-    result = classify(text)
+    result = classify(text, learned=False)  # the rules' own confidence (the learned layer calibrates it: test_learned.py)
     assert result.study_design == "pre_post_or_observational" and result.confidence <= 0.3
     assert "no design or comparison group named" in result.rationale[0]["note"]
 

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from evidence.classify.design import (
     DESIGN_LABELS,
+    EVIDENCE_LEVELS,
     FINDING_LABELS,
     SCALE_VERSION,
     Cue,
+    DesignResult,
     decide,
     design_of,
     direction_cues,
@@ -25,6 +27,7 @@ from evidence.classify.design import (
 from evidence.classify.design import (
     anchors as design_anchors,
 )
+from evidence.classify.model import Prediction, load_model, rule_features, word_features
 from evidence.classify.pairs import Pair, pairs_of
 from evidence.classify.taxonomy import KINDS, MAX_EVIDENCE, Anchors, Taxonomy, confidence_of, load_taxonomy, lowered, match_term
 from evidence.classify.text import join_lines
@@ -78,6 +81,12 @@ class Classification:
     ongoing: bool = False
     decided_by: dict[str, str] | None = None
     direction_reason: str = ""
+    needs_review: bool = True
+    direction_confidence: float = 0.0
+    rules_design: str = ""
+    learned: Prediction | None = None
+    model_version: str | None = None
+    features: list[str] = field(default_factory=list, repr=False)  # the rules' cues as the learned layer sees them
     scale_version: str = SCALE_VERSION
     taxonomy_version: str = ""
 
@@ -104,6 +113,14 @@ class Classification:
             "ongoing": self.ongoing,
             "decided_by": self.decided_by,
             "direction_reason": self.direction_reason,
+            "design_confidence": self.confidence,
+            "direction_confidence": self.direction_confidence,
+            "needs_review": self.needs_review,
+            "rules_design": self.rules_design,
+            "model": None if self.learned is None else {
+                "version": self.model_version, "source": self.learned.source,
+                "design_probabilities": self.learned.probabilities,
+                "features": [[name, weight] for name, weight in self.learned.features]},
             "pairs": [p.as_dict() for p in self.pairs],
             "sample_size": self.sample_size,
             "money": [{k: v for k, v in m.items() if k in ("amount", "currency", "context")} for m in self.money],
@@ -121,11 +138,12 @@ def _anchors_for(taxonomy: Taxonomy) -> Anchors:
 
 def classify(text: str, *, title: str | None = None, doc_type: str | None = None, publisher: str | None = None,
              pub_types: list[str] | None = None, metadata: Mapping[str, Any] | None = None,
-             taxonomy_path: str | Path | None = None) -> Classification:
+             taxonomy_path: str | Path | None = None, learned: bool = True) -> Classification:
     """Classify a text (title first, if given) with what its source's metadata says it is (see `genre.genre_of`).
 
     Pure: the same input always gives the same output. PDF-style text is de-hyphenated and its broken lines
-    joined first (`join_lines`); offsets refer to the text as classified.
+    joined first (`join_lines`); offsets refer to the text as classified. With `learned` (the default) the
+    learned layer (`model.py`) calibrates the confidences, sets `needs_review` and may overrule the rules' design.
     """
     taxonomy = load_taxonomy(taxonomy_path)
     body = join_lines((text or "")[:MAX_CLASSIFY_CHARS])
@@ -161,7 +179,25 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
     pairs = pairs_of(body, all_matches["interventions"], all_matches["outcomes"], tag_confidence, cues, spans,
                      is_study=design.evidence_level is not None and design.evidence_level >= 1, overall=overall.direction,
                      title_end=title_end)
+    sample_size = find_sample_size(body, low, present) or _allocated_sample(low)
+    rules_design = design.study_design
+    features = rule_features(design, overall.direction, sample_size, len(body))
+    model = load_model() if learned else None
+    prediction = None
     confidence = round(min(design.confidence, 0.95) if body.strip() else 0.0, 2)
+    direction_confidence = confidence
+    needs_review = confidence < RULES_REVIEW_THRESHOLD
+    if model is not None and body.strip():
+        prediction = model.predict(features + word_features(low), rules_design)
+        if prediction.design != rules_design:
+            design = _overruled(design, prediction.design)
+            overall = direction_of(cues, design, body)
+        confidence = prediction.confidence
+        needs_review = confidence < model.review_threshold
+        direction_confidence = model.tag_confidence("direction", direction_raw(overall.direction, len(overall.cues)))
+        for kind in ("interventions", "outcomes"):
+            for tag in found[kind]:
+                tag.confidence = model.tag_confidence(kind, tag.confidence)
     return Classification(
         interventions=found["interventions"],
         outcomes=found["outcomes"],
@@ -173,7 +209,7 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
         rationale=[c.as_dict() for c in design.rationale],
         direction_rationale=[c.as_dict() for c in overall.cues],
         set_aside=[c.as_dict() for c in design.set_aside],
-        sample_size=find_sample_size(body, low, present) or _allocated_sample(low),
+        sample_size=sample_size,
         money=find_money(body),
         covers_design=design.covers_design,
         pairs=pairs,
@@ -181,7 +217,34 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
         decided_by=design.decided_by,
         direction_reason=overall.reason,
         taxonomy_version=taxonomy.version,
+        needs_review=needs_review,
+        direction_confidence=round(direction_confidence, 3),
+        rules_design=rules_design,
+        learned=prediction,
+        model_version=model.version if model is not None else None,
+        features=features,
     )
+
+
+RULES_REVIEW_THRESHOLD = 0.9  # without a model file, only the rules' most confident records skip review
+
+
+def _overruled(design: DesignResult, study_design: str) -> DesignResult:
+    """The rules' result with the design the learned layer chose instead (the rules' phrases kept as the "why")."""
+    level = None if design.ongoing else EVIDENCE_LEVELS[study_design]
+    covers = design.covers_design if study_design == "commentary_or_news" else None
+    return replace(design, study_design=study_design, evidence_level=level, covers_design=covers)
+
+
+def direction_raw(direction: str, phrases: int) -> float:
+    """The rules' own strength for a direction: how many phrases state it (none: a default the rules are sure of)."""
+    if not phrases:
+        return 0.8 if direction == "not_applicable" else 0.4
+    return min(0.95, 0.5 + 0.1 * phrases)
+
+
+def _direction_raw_of(result: Classification) -> float:
+    return direction_raw(result.direction, len(result.direction_rationale))
 
 
 # "240 young people were randomly allocated", "120 families were recruited": the count before the people and the verb
