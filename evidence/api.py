@@ -55,6 +55,7 @@ class ReclassifyReport:
     records: int
     corrections: int
     warnings: list[str] = field(default_factory=list)
+    model: str = ""  # what retraining the learned layer decided, with its figures
 
 
 @dataclass
@@ -206,7 +207,7 @@ class Catalogue:
 
     def reclassify(self, curation_file: str | None = None, progress: Callable[[int, int], None] | None = None) -> ReclassifyReport:
         """Classify every record again with the current taxonomy, laying curation over it; progress(done, total)."""
-        from evidence.classify.apply import orphan_warnings, reclassify
+        from evidence.classify.apply import orphan_warnings, reclassify, retrain_from_curation
         from evidence.classify.taxonomy import load_taxonomy
         from evidence.curation import load_curation
 
@@ -215,12 +216,13 @@ class Catalogue:
         done = 0
         with Session(self.engine) as session:
             total = session.exec(select(func.count()).select_from(Record)).one()
+            retraining = retrain_from_curation(session, curation)
             for done in reclassify(session, curation):
                 if progress:
                     progress(done, total)
             warnings = curation.warnings + orphan_warnings(session, curation)
         log.info("reclassified %d records, %d corrections", done, len(curation.corrections))
-        return ReclassifyReport(done, len(curation.corrections), warnings)
+        return ReclassifyReport(done, len(curation.corrections), warnings, f"model {retraining.reason}")
 
     def review(self, limit: int = 20) -> list[dict[str, Any]]:
         """The records a curator should check first (least confident, not yet checked)."""

@@ -281,6 +281,7 @@ def reclassify(ctx: click.Context, curation_file: str | None) -> None:
         report = cat.reclassify(curation_file, progress)
     for warning in report.warnings:
         terminal.warn(warning)
+    terminal.say(report.model)
     terminal.say(f"Reclassified {report.records} records ({report.corrections} curated corrections applied where their record exists).")
 
 

@@ -7,7 +7,6 @@ import pytest
 import yaml
 from conftest import ROOT, SHARED, shared_path
 
-from evidence.classify import classify
 from evidence.classify.design import DIRECTIONS, EVIDENCE_LEVELS
 from evidence.classify.taxonomy import load_taxonomy
 from evidence.labelled import HAND_LABEL_FILES, UK_CSE, labelled_set
@@ -54,26 +53,38 @@ def test_labels_marked_for_tuning_are_never_held_out(uk_cse_items):
     assert sum(i.held_out for i in uk_cse_items) >= 46  # the 46 measured in sessions 2 and 3, and the hash-split labels added since
 
 
-def test_held_out_figures_do_not_fall_below_what_was_reported(uk_cse_items):
-    """A regression guard on the held-out hand labels (bench/accuracy.py reports the full figures)."""
-    held = [i for i in uk_cse_items if i.held_out]
-    designs = directions = interventions_tp = interventions_all = 0
-    n_design = n_direction = 0
-    for item in held:
-        result = classify(item.text, title=item.title)
+# Floors a little under the tuning part's figures when they were last changed (bench/accuracy.py --tuning): a change
+# that loses more than a few texts fails here. The held-out part is never looked at in tests (bench/RESULTS.md reports it).
+TUNING_FLOORS = {"design": 0.90, "direction": 0.93, "interventions": 0.71, "outcomes": 0.62, "published_accuracy": 0.95}
+
+
+def test_tuning_part_figures_do_not_regress():
+    """A regression guard on the labelled set's tuning part only (all origins, with the metadata a harvest passes)."""
+    from evidence.labelled import classify_item
+
+    items = [i for i in labelled_set(SHARED, LABELS) if not i.held_out]
+    assert items and all(not i.held_out for i in items)
+    designs, directions, published = [], [], []
+    tags: dict[str, list[int]] = {"interventions": [0, 0], "outcomes": [0, 0]}
+    for item in items:
+        result = classify_item(item)
         if item.study_design:
-            n_design += 1
-            designs += result.study_design == item.study_design
+            designs.append(result.study_design == item.study_design)
+            if not result.needs_review:
+                published.append(result.study_design == item.study_design)
         if item.direction:
-            n_direction += 1
-            directions += result.direction == item.direction
-        if item.interventions is not None:
-            found = {t.id for t in result.interventions}
-            interventions_tp += len(found & item.interventions)
-            interventions_all += len(found) + len(item.interventions)
-    assert designs / n_design >= 0.80  # 0.83 reported in session 3
-    assert directions / n_direction >= 0.85
-    assert 2 * interventions_tp / interventions_all >= 0.65  # micro-F1
+            directions.append(result.direction == item.direction)
+        for kind in tags:
+            gold = getattr(item, kind)
+            if gold is not None:
+                found = {t.id for t in result.tags(kind)}
+                tags[kind][0] += 2 * len(found & gold)
+                tags[kind][1] += len(found) + len(gold)
+    figures = {"design": sum(designs) / len(designs), "direction": sum(directions) / len(directions),
+               "interventions": tags["interventions"][0] / tags["interventions"][1], "outcomes": tags["outcomes"][0] / tags["outcomes"][1],
+               "published_accuracy": sum(published) / len(published)}
+    assert len(published) >= len(designs) / 2, "fewer than half the tuning texts would be published without review"
+    assert all(figures[k] >= floor for k, floor in TUNING_FLOORS.items()), {k: round(v, 3) for k, v in figures.items()}
 
 
 # --- the hand label files themselves (tests/fixtures/labels/*.yaml), checked against ../shared and the taxonomy ---

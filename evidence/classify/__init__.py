@@ -172,13 +172,6 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
                                      [m.as_dict() for m in _spread(matches)]))
         results.sort(key=lambda t: -t.confidence)
         found[kind] = results
-    spans = sentences(body)
-    if design.evidence_level is not None and design.evidence_level >= 1 and overall.direction != "not_applicable":
-        _tie_directions(found["interventions"], cues, spans, body)
-    tag_confidence = {t.id: t.confidence for kind in ("interventions", "outcomes") for t in found[kind]}
-    pairs = pairs_of(body, all_matches["interventions"], all_matches["outcomes"], tag_confidence, cues, spans,
-                     is_study=design.evidence_level is not None and design.evidence_level >= 1, overall=overall.direction,
-                     title_end=title_end)
     sample_size = find_sample_size(body, low, present) or _allocated_sample(low)
     rules_design = design.study_design
     features = rule_features(design, overall.direction, sample_size, len(body))
@@ -198,6 +191,18 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
         for kind in ("interventions", "outcomes"):
             for tag in found[kind]:
                 tag.confidence = model.tag_confidence(kind, tag.confidence)
+    spans = sentences(body)
+    if design.study_design in NO_FINDING_GENRES or design.ongoing:
+        # guidance, news and protocols name outcomes as their subject or aim; one counts only where a finding is stated on it
+        kept = _outcomes_with_findings(all_matches["outcomes"], cues, spans)
+        found["outcomes"] = [t for t in found["outcomes"] if t.id in kept]
+        all_matches["outcomes"] = {k: v for k, v in all_matches["outcomes"].items() if k in kept}
+    if design.evidence_level is not None and design.evidence_level >= 1 and overall.direction != "not_applicable":
+        _tie_directions(found["interventions"], cues, spans, body)
+    tag_confidence = {t.id: t.confidence for kind in ("interventions", "outcomes") for t in found[kind]}
+    pairs = pairs_of(body, all_matches["interventions"], all_matches["outcomes"], tag_confidence, cues, spans,
+                     is_study=design.evidence_level is not None and design.evidence_level >= 1, overall=overall.direction,
+                     title_end=title_end)
     return Classification(
         interventions=found["interventions"],
         outcomes=found["outcomes"],
@@ -224,6 +229,17 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
         model_version=model.version if model is not None else None,
         features=features,
     )
+
+
+NO_FINDING_GENRES = ("guidance", "commentary_or_news")
+
+
+def _outcomes_with_findings(matches: dict[str, list[Any]], cues: list[Cue], spans: list[tuple[int, int]]) -> set[str]:
+    """The outcomes named in a sentence that states a finding (positive, no effect, negative or mixed)."""
+    finding_spans = [(a, b) for a, b in spans if any(a <= c.start < b and c.label in FINDING_LABELS for c in cues)]
+    if not finding_spans:
+        return set()
+    return {term for term, ms in matches.items() if any(a <= m.start < b for m in ms for a, b in finding_spans)}
 
 
 RULES_REVIEW_THRESHOLD = 0.9  # without a model file, only the rules' most confident records skip review
