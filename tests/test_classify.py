@@ -14,7 +14,7 @@ from evidence.classify import classify
 from evidence.classify.design import EVIDENCE_LEVELS
 from evidence.classify.taxonomy import load_taxonomy
 from evidence.extract import find_money
-from evidence.publish.evidence_map import MapRecord, evidence_map, rate
+from evidence.publish.evidence_map import RATING_RULES, MapRecord, evidence_map, rate
 
 ISSUE_IDS = {
     "interventions": {"secure-accommodation", "residential-care", "foster-care", "family-support", "family-therapy", "therapeutic",
@@ -200,7 +200,9 @@ def _record(id_, level, direction, intervention="foster-care", outcome="cse-risk
 def test_the_commissioners_rating_follows_its_written_rule(records, rating, flagged):
     result = rate("foster-care", records)
     assert (result.rating, result.flagged) == (rating, flagged)
-    assert result.rule
+    # the rule shown is the written rule of that rating, naming the level it needs
+    assert result.rule == dict(RATING_RULES)[rating]
+    assert {"strong": "level 4", "moderate": "level 3", "preliminary": "level 2", "emerging": "level 0-1"}[rating] in result.rule
 
 
 def test_gaps_are_absolute_where_nothing_is_known_and_synthesis_where_no_review_exists():
