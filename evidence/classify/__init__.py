@@ -5,6 +5,7 @@ the design and the direction carry the phrases that produced them, with offsets 
 """
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -27,7 +28,7 @@ from evidence.classify.design import (
 from evidence.classify.design import (
     anchors as design_anchors,
 )
-from evidence.classify.model import Prediction, load_model, rule_features, word_features
+from evidence.classify.model import Prediction, load_model, rule_features
 from evidence.classify.pairs import Pair, pairs_of
 from evidence.classify.taxonomy import KINDS, MAX_EVIDENCE, Anchors, Taxonomy, confidence_of, load_taxonomy, lowered, match_term
 from evidence.classify.text import join_lines
@@ -181,7 +182,7 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
     direction_confidence = confidence
     needs_review = confidence < RULES_REVIEW_THRESHOLD
     if model is not None and body.strip():
-        prediction = model.predict(features + word_features(low), rules_design)
+        prediction = model.predict(features, rules_design, low=low)
         if prediction.design != rules_design:
             design = _overruled(design, prediction.design)
             overall = direction_of(cues, design, body)
@@ -194,7 +195,7 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
     spans = sentences(body)
     if design.study_design in NO_FINDING_GENRES or design.ongoing:
         # guidance, news and protocols name outcomes as their subject or aim; one counts only where a finding is stated on it
-        kept = _outcomes_with_findings(all_matches["outcomes"], cues, spans)
+        kept = _outcomes_with_findings(low, all_matches["outcomes"], cues, spans)
         found["outcomes"] = [t for t in found["outcomes"] if t.id in kept]
         all_matches["outcomes"] = {k: v for k, v in all_matches["outcomes"].items() if k in kept}
     if design.evidence_level is not None and design.evidence_level >= 1 and overall.direction != "not_applicable":
@@ -234,12 +235,25 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
 NO_FINDING_GENRES = ("guidance", "commentary_or_news")
 
 
-def _outcomes_with_findings(matches: dict[str, list[Any]], cues: list[Cue], spans: list[tuple[int, int]]) -> set[str]:
-    """The outcomes named in a sentence that states a finding (positive, no effect, negative or mixed)."""
-    finding_spans = [(a, b) for a, b in spans if any(a <= c.start < b and c.label in FINDING_LABELS for c in cues)]
-    if not finding_spans:
-        return set()
-    return {term for term, ms in matches.items() if any(a <= m.start < b for m in ms for a, b in finding_spans)}
+# a sentence reporting a finding that is not an intervention's effect: an association, a level, a rate, a change
+_REPORTED = re.compile(r"\b(?:associat\w+|more likely|less likely|likelihood|times (?:as|more|less)|odds|rates? of|prevalence|"
+                       r"\d+(?:\.\d+)? ?%|per ?cent|increased|decreased|fell|rose|doubled|halved|(?:found|showed|shows|reported) that)")
+
+
+def _outcomes_with_findings(body: str, matches: dict[str, list[Any]], cues: list[Cue], spans: list[tuple[int, int]]) -> set[str]:
+    """The outcomes named in a sentence that states a finding: an effect, an association, a level or a change."""
+    starts = [a for a, _ in spans]
+    kept = set()
+    for term, ms in matches.items():
+        for m in ms:
+            index = bisect.bisect_right(starts, m.start) - 1
+            if index < 0:
+                continue
+            a, b = spans[index]
+            if any(a <= c.start < b and c.label in FINDING_LABELS for c in cues) or _REPORTED.search(body, a, b):
+                kept.add(term)
+                break
+    return kept
 
 
 RULES_REVIEW_THRESHOLD = 0.9  # without a model file, only the rules' most confident records skip review

@@ -128,6 +128,9 @@ class DesignModel:
     tags: dict[str, Calibration] = field(default_factory=dict)  # interventions, outcomes, direction
     meta: dict[str, Any] = field(default_factory=dict)
     _inverse: dict[int, str] | None = field(default=None, repr=False, compare=False)
+    _words: dict[str, int] | None = field(default=None, repr=False, compare=False)
+    _pairs: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+    _pair_words: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     @property
     def class_counts(self) -> dict[str, int]:
@@ -139,18 +142,40 @@ class DesignModel:
         """The model's version (when and from what it was trained)."""
         return str(self.meta.get("version", "unversioned"))
 
-    def indices(self, names: list[str]) -> list[int]:
-        """The vocabulary indices of the features present (each counted once)."""
-        vocabulary = self.vocabulary
-        return list({vocabulary[n] for n in names if n in vocabulary})
+    def indices(self, names: list[str], low: str | None = None) -> list[int]:
+        """The vocabulary indices of the features present (each counted once); `low`: a lowered text for its n-grams.
 
-    def predict(self, names: list[str], rules_design: str, top: int = 5) -> Prediction:
+        From a text, the same features as `word_features` gives, found without building a name for every word pair.
+        """
+        vocabulary = self.vocabulary
+        found = {vocabulary[n] for n in names if n in vocabulary}
+        if low is not None:
+            if self._words is None:
+                self._words = {n[2:]: i for n, i in vocabulary.items() if n.startswith("w:")}
+                self._pairs = {n[2:]: i for n, i in vocabulary.items() if n.startswith("b:")}
+                self._pair_words = frozenset(w for n in self._pairs for w in n.split(" "))
+            words, pairs, pair_words = self._words, self._pairs, self._pair_words
+            tokens = _WORD.findall(low[:NGRAM_CHARS])
+            found.update(words[w] for w in tokens if w in words)
+            previous = None
+            for token in tokens:
+                if token in pair_words:
+                    if previous is not None:
+                        index = pairs.get(f"{previous} {token}")
+                        if index is not None:
+                            found.add(index)
+                    previous = token
+                else:
+                    previous = None
+        return list(found)
+
+    def predict(self, names: list[str], rules_design: str, top: int = 5, low: str | None = None) -> Prediction:
         """The design, its calibrated confidence and the features that weighed most, for one record's features.
 
         The model overrules the rules only where they guessed (`may_overrule`) and between designs it was
         trained on often enough: a design the metadata or a plain statement gave is kept, however rare.
         """
-        rows = self.indices(names)
+        rows = self.indices(names, low)
         logits = self.intercept + (self.weights[rows].sum(axis=0) if rows else 0.0)
         logits = logits - logits.max()
         probabilities = np.exp(logits)

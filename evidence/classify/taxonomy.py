@@ -14,6 +14,7 @@ from evidence.config import ConfigError, read_yaml_with_lines, strip_lines
 TAXONOMY_PATH = Path(__file__).with_name("taxonomy.yaml")
 KINDS = ("interventions", "outcomes", "populations")
 MAX_EVIDENCE = 6  # phrases kept per tag as its "why"
+WEAK_ONLY_SCORE = 0.9  # below the tag threshold: an intervention needs one of its strong phrases
 
 
 class Compiled(NamedTuple):
@@ -359,6 +360,8 @@ def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None
             weak_seen.add(key)
         uncorroborated_title_word = m.weak and m.start < title_end and not corroborated
         score += m.weight / 2 if uncorroborated_title_word else m.weight
+    if term.kind == "interventions" and matches and all(m.weak for m in matches) and len(weak_seen) < 2:
+        score = min(score, WEAK_ONLY_SCORE)  # one weak word alone, however often ("families"), names a topic, not a service: two different ones may
     return score, matches
 
 
