@@ -11,6 +11,7 @@ Inference needs numpy only; training (scikit-learn) is in `train.py`. The model 
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import logging
@@ -96,7 +97,13 @@ class Calibration:
         """The calibrated probability for a raw score."""
         if not self.x:
             return value
-        return float(np.interp(value, self.x, self.y))
+        index = bisect.bisect_right(self.x, value)  # np.interp on a Python list converts it first: slower for one value
+        if index == 0:
+            return self.y[0]
+        if index == len(self.x):
+            return self.y[-1]
+        x0, x1, y0, y1 = self.x[index - 1], self.x[index], self.y[index - 1], self.y[index]
+        return y0 + (y1 - y0) * (value - x0) / (x1 - x0) if x1 > x0 else y1
 
     def as_json(self) -> dict[str, list[float]]:
         """The JSON form kept in the model file."""
@@ -180,7 +187,7 @@ class DesignModel:
         logits = logits - logits.max()
         probabilities = np.exp(logits)
         probabilities /= probabilities.sum()
-        by_class = dict(zip(self.classes, (float(p) for p in probabilities), strict=True))
+        by_class = dict(zip(self.classes, probabilities.round(3).tolist(), strict=True))
         best = self.classes[int(probabilities.argmax())]
         design, source = rules_design, "rules"
         if (self.override is not None and best != rules_design and by_class[best] >= self.override and may_overrule(names)
@@ -195,8 +202,8 @@ class DesignModel:
             if self._inverse is None:
                 self._inverse = {i: n for n, i in self.vocabulary.items()}
             inverse = self._inverse
-            strongest = [(inverse[rows[i]], round(float(contributions[i]), 3)) for i in order]
-        return Prediction(design, round(self.calibration(raw), 3), {k: round(v, 3) for k, v in by_class.items()}, strongest, source)
+            strongest = list(zip((inverse[rows[i]] for i in order), contributions[order].round(3).tolist(), strict=True))
+        return Prediction(design, round(self.calibration(raw), 3), by_class, strongest, source)
 
     def tag_confidence(self, kind: str, raw: float) -> float:
         """A tag's (or the direction's) calibrated confidence from the rules' raw one."""
