@@ -86,6 +86,13 @@ class DemoReport:
     curation: Path
     harvest: HarvestReport
     site_report: SiteReport
+    planned_failures: dict[str, str] = field(default_factory=dict)  # source id -> why the demo records it failing
+    sources: Path | None = None  # the copy of the demo's sources.yaml in its folder
+
+    @property
+    def ok(self) -> bool:
+        """True when every source succeeded except the ones the demo means to fail, and those failed."""
+        return all((r.status != "ok") == (r.source_id in self.planned_failures) for r in self.harvest.results)
 
 
 def make_fetcher(config: Config, captures: Path, offline: bool) -> Fetcher:
@@ -297,7 +304,7 @@ class Catalogue:
 
 def demo(out: Path, db: str | None = None, progress: ProgressHook | None = None) -> DemoReport:
     """Harvest the bundled recorded sources offline into `out` (or into `db`), build the site there."""
-    from evidence.demo_data import load_demo_captures
+    from evidence.demo_data import load_demo_captures, planned_failures
 
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -312,9 +319,12 @@ def demo(out: Path, db: str | None = None, progress: ProgressHook | None = None)
     if not curation.exists():
         bundled = DEMO_DIR / "curation.yaml"
         curation.write_text(bundled.read_text(encoding="utf-8") if bundled.exists() else "{}\n", encoding="utf-8")
+    sources = out / "sources.yaml"  # a copy, so `evidence status --config` lists the demo's sources beside their runs
+    if not sources.exists():
+        sources.write_text((DEMO_DIR / "sources.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     config = load_config(DEMO_DIR / "sources.yaml")
     with Catalogue(db, create=True) as cat:
         harvest = cat.harvest(config, captures=captures, offline=True, curation_file=str(curation), progress=progress)
         site = out / "site"
         site_report = cat.build(site)
-    return DemoReport(db, site, curation, harvest, site_report)
+    return DemoReport(db, site, curation, harvest, site_report, planned_failures(), sources)

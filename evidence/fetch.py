@@ -8,6 +8,7 @@ Recorded: every body kept goes to the capture store, which also serves `--offlin
 from __future__ import annotations
 
 import email.utils
+import http
 import json
 import threading
 import time
@@ -198,6 +199,8 @@ class Fetcher:
         body = self.store.body(capture) if (self.store and capture) else None
         if capture is None or body is None:
             raise FetchError(url, "not in the capture store (offline run; harvest it online first)")
+        if capture.status >= 400:  # a recorded failure replays as the failure it was
+            raise FetchError(url, f"the server answered HTTP {capture.status} {_phrase(capture.status)} (recorded answer)")
         return Response(url=url, status=capture.status, headers=dict(capture.headers), body=body, from_capture=True)
 
     def _gate(self, host: str) -> _HostGate:
@@ -307,6 +310,14 @@ class Fetcher:
         else:
             parser.parse(response.text.splitlines())
         return parser
+
+
+def _phrase(status: int) -> str:
+    """The reason phrase of an HTTP status ("Service Unavailable"), or "" for an unknown code."""
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _require_http(url: str) -> None:

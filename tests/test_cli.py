@@ -156,17 +156,20 @@ def _demo(tmp_path: Path) -> str:
 
 
 def test_demo_runs_offline_and_fills_a_catalogue(tmp_path):
+    from evidence.config import load_config
+    from evidence.demo_data import DEMO_DIR, planned_failures
+
     db = _demo(tmp_path)
-    rows = records(db)
-    assert len(rows) == 9 and {r.source_id for r in rows} == {"govuk-cse", "nice-guidance", "trade-press"}
+    expected = {s.id for s in load_config(DEMO_DIR / "sources.yaml").sources} - set(planned_failures())
+    assert {r.source_id for r in records(db)} == expected  # every source but the one recorded failing (tests/test_demo.py: the rest)
 
 
 def test_curate_writes_curation_yaml_and_survives_reharvest_and_reclassify(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     db = _demo(tmp_path)
-    record = next(r for r in records(db) if "residential homes" in r.title)
+    record = next(r for r in records(db) if r.title.startswith("Alternatives to high-cost and secure accommodation"))
     result = invoke("--db", db, "curate", record.id, "--set", "study_design=qualitative", "--add", "intervention=foster-care",
-                    "--remove", "outcome=education", "--note", "Staff interviews in 10 homes")
+                    "--remove", "outcome=education", "--note", "Case files of 10 young people")
     assert result.exit_code == 0, result.output
     saved = yaml.safe_load((tmp_path / "curation.yaml").read_text())
     assert saved[record.url]["set"]["study_design"] == "qualitative"
@@ -174,7 +177,7 @@ def test_curate_writes_curation_yaml_and_survives_reharvest_and_reclassify(tmp_p
     def check() -> None:
         again = next(r for r in records(db) if r.id == record.id)
         assert again.curated and again.study_design == "qualitative" and again.evidence_level == 1
-        assert again.classification["curation"]["note"] == "Staff interviews in 10 homes"
+        assert again.classification["curation"]["note"] == "Case files of 10 young people"
         from sqlmodel import Session, select
 
         from evidence import catalogue
