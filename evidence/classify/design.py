@@ -54,7 +54,7 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"randomi[sz]ed (?:controlled |control |clinical |cluster |pilot |feasibility |crossover )*trials?", 3),
         (r"\bRCTs?\b", 3), (r"randomly (?:assigned|allocated)", 3), (r"cluster[- ]randomi[sz]ed", 3),
         (r"randomi[sz]ation", 2), (r"randomi[sz]ed to", 3), (r"double[- ]blind(?:ed)?", 3), (r"placebo[- ]controlled", 3),
-        (r"(?:assigned|allocated) to (?:one of )?(?:two|three|four|2|3|4) (?:groups|arms)", 2), (r"randomi[sz]ed", 2), (r"placebo", 1), (r"(?:versus|vs\.?|compared (?:with|to)) placebo", 2),
+        (r"assigned to (?:one of )?(?:two|three|four|2|3|4) (?:groups|arms)", 2), (r"allocated to (?:one of )?(?:two|three|four|2|3|4) (?:groups|arms)", 2), (r"randomi[sz]ed", 2), (r"placebo", 1), (r"(?:versus|vs\.?|compared (?:with|to)) placebo", 2),
         (r"sham[- ](?:controlled|treatment|stimulation|procedure|group|arm)", 2), (r"(?:versus|vs\.?|compared (?:with|to)) sham", 2),
         # how trials are reported and registered, whether or not they say "randomised"
         (r"random (?:assignment|allocation)", 3), (r"(?:assigned|allocated) at random", 3), (r"(?:single|triple|quadruple)[- ](?:blind|mask)(?:ed)?", 2),
@@ -73,7 +73,7 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"(?:areas?|sites?|local authorities|councils) (?:with|that had) and (?:those )?without", 3), (r"(?:with|without) the (?:service|programme|intervention),? (?:and|compared)", 2),
         (r"compared (?:with|to|against) (?:(?:the )?(?:\w+ )?(?:similar|other|matched|neighbouring|statistical neighbour|non-pilot|non-participating)) (?:local )?(?:areas|authorities|councils|sites|schools|young people|families|children)", 3),
         (r"statistical neighbours", 2), (r"regression[- ]adjusted", 3), (r"(?:adjusting|adjusted|controlling|controlled) for (?:baseline|prior|differences|characteristics|age|deprivation)", 2),
-        (r"counterfactual", 2), (r"synthetic control", 3), (r"(?:young people|children|families) who did not (?:receive|get|take part|attend|use)", 2),
+        (r"counterfactual", 2), (r"synthetic control", 3), (r"who did not (?:receive|get|take part|attend|use) (?:the )?(?:service|programme|intervention|support|mentoring)", 2),
     ],
     "pre_post_or_observational": [
         (r"before[- ]and[- ]after", 2), (r"pre[- ]?(?:and|/|-)[- ]?post", 2), (r"baseline (?:and|to) (?:follow[- ]up|exit|end)", 2),
@@ -89,7 +89,7 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"mixed[- ]methods?", 1), (r"follow(?:ed)?[- ]up (?:for|at|of)", 1), (r"(?:questionnaire|survey) (?:study|data)", 1),
         (r"incidence|prevalence", 1),
         # before/after figures an evaluation reports ("missing episodes fell from 40% to 15%")
-        (r"(?:fell|dropped|decreased|reduced|declined|rose|increased|went (?:up|down)|improved|reduction|increase|fall|drop|rise) from (?:an? )?(?:average of )?\d[\d.,]*(?: ?%| per ?cent)?(?: \w+){0,3} to \d[\d.,]*", 2),
+        (r"(?:fell|dropped|decreased|reduced|declined|rose|increased|went (?:up|down)|improved|reduction|increase|fall|drop|rise) from (?:an? )?(?:average of )?\d[\d.,]{0,12}(?: ?%| per ?cent)?(?: \w+){0,3} to \d[\d.,]{0,12}", 2),
         (r"at (?:referral|baseline|entry|intake|the start)(?: and| compared with| to) (?:at )?(?:closure|case closure|exit|follow-up|the end|six months|12 months|discharge)", 2),
         (r"\d[\d.]*(?: ?%| per ?cent) (?:fewer|reduction|decrease|drop|fall|increase|more)", 1), (r"p ?[<=] ?0?\.\d+", 1),
         (r"single[- ](?:arm|group)", 2), (r"open[- ]label", 0.5), (r"uncontrolled", 1), (r"case series", 1), (r"retrospective(?:ly)?", 1),
@@ -102,7 +102,7 @@ _DESIGN_CUES: dict[str, list[tuple[str, float]]] = {
         (r"focus groups?", 1), (r"case files?", 2), (r"case[- ]file (?:analysis|review)", 2), (r"thematic(?:ally)? analy\w+", 2),
         (r"process evaluation", 2), (r"(?:project|study|research) (?:that|which) explored", 2), (r"case stud(?:y|ies)", 1), (r"practice reviews?", 2), (r"serious case reviews?", 2),
         (r"ethnograph\w+", 2), (r"grounded theory", 2), (r"case reports?", 2), (r"lived experience", 1),
-        (r"we (?:report|present|describe) (?:a|an|the|two|three) (?:\w+ )?cases?", 3), (r"\d+[- ]year[- ]old (?:man|woman|boy|girl|male|female|patient|child)", 2),
+        (r"we (?:report|present|describe) (?:a|an|the|two|three) (?:\w+ )?cases?", 3), (r"\d{1,3}[- ]year[- ]old (?:man|woman|boy|girl|male|female|patient|child)", 2),
         (r"this case", 1), (r"(?:a|an) (?:rare |unusual |unique )?case of", 2), (r"(?:we (?:have )?present(?:ed)?|presents?) (?:a|an) (?:rare|unusual|unique)", 2),
         (r"(?:clinical )?cases? (?:are |is )?presented", 2),
     ],
@@ -260,11 +260,33 @@ _EVALUATION = re.compile(
     r"|findings (?:of|from) (?:our|the|this|a) (?:research|study|project|evaluation|pilot)|impact report|research report"
     r"|(?:this|the) report (?:presents|sets out|describes) (?:the )?(?:findings|results))\b")
 # what a research report says of itself, against what advice or policy says: for a text that names no method
-_RESEARCH_WORDS = re.compile(r"\b(?:findings|research(?:ers)?|study|studies|pilot(?:ed|s)?|feasibility|evaluat\w+|annual report|views of|"
-                             r"experiences of|executive summary|analys[ie]s|explor(?:es|ed|ing)|investigat\w+|examin(?:es|ed|ing)|insights?|"
-                             r"understand(?:ing)?|data|evidence (?:from|on)|what we (?:found|learned|heard)|impact)\b")
-_ADVICE_WORDS = re.compile(r"\b(?:guidance|guide|should|must|how to|framework|strateg(?:y|ies)|standards?|regulations?|statutory|"
-                           r"recommend\w*|advice|toolkit|policy|policies|duty|duties|requirements?|sets? out|consultation|legislation|act \d{4})\b")
+_RESEARCH_WORDS = frozenset("findings research researchers study studies pilot piloted pilots feasibility evaluation evaluations evaluated "
+                            "evaluating analysis analyses explores explored exploring investigation investigated examines examined "
+                            "examining insight insights understanding data impact".split())
+_RESEARCH_PHRASES = ("annual report", "views of", "experiences of", "executive summary", "evidence from", "evidence on", "what we found",
+                     "what we learned", "what we heard")
+_ADVICE_WORDS = frozenset("guidance guide should must framework strategy strategies standard standards regulation regulations statutory "
+                          "recommend recommends recommended recommendation recommendations advice toolkit policy policies duty duties "
+                          "requirement requirements consultation legislation".split())
+_ADVICE_PHRASES = ("how to", "set out", "sets out")
+_TOKEN = re.compile(r"[a-z]+")
+
+
+def _research_and_advice(low: str) -> tuple[int, int, str | None]:
+    """How many research words and advice words a lowered text uses, and the first research word."""
+    research = advice = 0
+    first = None
+    for word in _TOKEN.findall(low):
+        if word in _RESEARCH_WORDS:
+            research += 1
+            first = first or word
+        elif word in _ADVICE_WORDS:
+            advice += 1
+    research += sum(low.count(p) for p in _RESEARCH_PHRASES)
+    advice += sum(low.count(p) for p in _ADVICE_PHRASES)
+    return research, advice, first
+
+
 _SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
 
 @dataclass
@@ -410,12 +432,11 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
                       "an evaluation, project or research report that names no method") if evaluation else \
                 Cue("(no method named)", 0, 0, "unclear", 0.0, "the metadata says research, the text names no method")
             return result("unclear", 0.35, [cue], decided=genre if kind == "study" else None)
-        research, advice = len(_RESEARCH_WORDS.findall(low)), len(_ADVICE_WORDS.findall(low))
+        research, advice, word = _research_and_advice(low)
         if research > advice and research >= 2:
-            words = _RESEARCH_WORDS.search(low)
-            assert words is not None
-            report = Cue(text[words.start():words.end()], words.start(), words.end(), "unclear", 0.0,
-                         "a research report that names no method")
+            at = re.search(rf"\b{word}\b", low) if word else None
+            report = Cue(text[at.start():at.end()] if at else "(research words)", at.start() if at else 0, at.end() if at else 0,
+                         "unclear", 0.0, "a research report that names no method")
             return result("unclear", 0.3, [report])
         if len(text.strip()) >= DESCRIPTIVE_MIN_CHARS and not _OWN_STUDY.search(low):
             opinion = Cue("(no study, sample or findings described)", 0, 0, "guidance", 0.0, "read as expert opinion or description")

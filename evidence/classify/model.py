@@ -16,7 +16,6 @@ import functools
 import json
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,8 @@ log = logging.getLogger(__name__)
 MODEL_PATH = Path(__file__).with_name("model.json")
 LOCAL_MODEL = "evidence-model.json"  # a model retrained by `evidence reclassify` from this catalogue's curation
 NGRAM_CHARS = 6000  # word n-grams are read from the opening of a text (title, summary, methods)
-_WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
+# every byte but a-z becomes a space: bytes.translate and bytes.split tokenise at C speed (non-ASCII letters split words)
+_TO_SPACE = bytes(c if 97 <= c <= 122 else 32 for c in range(256))
 _STOP = frozenset("the of and to in a for is on that with as by are be this was or at from an it which were their".split())
 SCORE_BINS = (0.5, 1.0, 2.0, 3.0, 5.0, 8.0)
 
@@ -64,9 +64,19 @@ def rule_features(design: Any, direction: str, sample_size: int | None, length: 
     return names
 
 
+def byte_tokens(low: str) -> list[bytes]:
+    """The words of a lowered text's opening as ASCII bytes (runs of a-z; anything else splits them)."""
+    return low[:NGRAM_CHARS].encode("ascii", "replace").translate(_TO_SPACE).split()
+
+
+def tokens(low: str) -> list[str]:
+    """The words of a lowered text's opening (runs of a-z; digits, punctuation and other letters split them)."""
+    return [t.decode("ascii") for t in byte_tokens(low)]
+
+
 def word_features(low: str) -> list[str]:
     """Word unigrams and bigrams of a lowered text's opening (stop words dropped from unigrams)."""
-    words = _WORD.findall(low[:NGRAM_CHARS])
+    words = tokens(low)
     grams = [f"w:{w}" for w in words if w not in _STOP]
     grams += [f"b:{a} {b}" for a, b in zip(words, words[1:], strict=False)]
     return grams
@@ -135,9 +145,10 @@ class DesignModel:
     tags: dict[str, Calibration] = field(default_factory=dict)  # interventions, outcomes, direction
     meta: dict[str, Any] = field(default_factory=dict)
     _inverse: dict[int, str] | None = field(default=None, repr=False, compare=False)
-    _words: dict[str, int] | None = field(default=None, repr=False, compare=False)
-    _pairs: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
-    _pair_words: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
+    _words: dict[bytes, int] | None = field(default=None, repr=False, compare=False)
+    _pairs: dict[bytes, int] = field(default_factory=dict, repr=False, compare=False)
+    _word_set: frozenset[bytes] = field(default=frozenset(), repr=False, compare=False)
+    _pair_set: frozenset[bytes] = field(default=frozenset(), repr=False, compare=False)
 
     @property
     def class_counts(self) -> dict[str, int]:
@@ -152,28 +163,18 @@ class DesignModel:
     def indices(self, names: list[str], low: str | None = None) -> list[int]:
         """The vocabulary indices of the features present (each counted once); `low`: a lowered text for its n-grams.
 
-        From a text, the same features as `word_features` gives, found without building a name for every word pair.
+        From a text, the same features as `word_features` gives, found by set intersections (C loops).
         """
         vocabulary = self.vocabulary
         found = {vocabulary[n] for n in names if n in vocabulary}
         if low is not None:
             if self._words is None:
-                self._words = {n[2:]: i for n, i in vocabulary.items() if n.startswith("w:")}
-                self._pairs = {n[2:]: i for n, i in vocabulary.items() if n.startswith("b:")}
-                self._pair_words = frozenset(w for n in self._pairs for w in n.split(" "))
-            words, pairs, pair_words = self._words, self._pairs, self._pair_words
-            tokens = _WORD.findall(low[:NGRAM_CHARS])
-            found.update(words[w] for w in tokens if w in words)
-            previous = None
-            for token in tokens:
-                if token in pair_words:
-                    if previous is not None:
-                        index = pairs.get(f"{previous} {token}")
-                        if index is not None:
-                            found.add(index)
-                    previous = token
-                else:
-                    previous = None
+                self._words = {n[2:].encode("ascii", "replace"): i for n, i in vocabulary.items() if n.startswith("w:")}
+                self._pairs = {n[2:].encode("ascii", "replace"): i for n, i in vocabulary.items() if n.startswith("b:")}
+                self._word_set, self._pair_set = frozenset(self._words), frozenset(self._pairs)
+            words = byte_tokens(low)
+            found.update(self._words[w] for w in self._word_set.intersection(words))
+            found.update(self._pairs[b] for b in self._pair_set.intersection(map(b" ".join, zip(words, words[1:], strict=False))))
         return list(found)
 
     def predict(self, names: list[str], rules_design: str, top: int = 5, low: str | None = None) -> Prediction:
