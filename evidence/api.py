@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,9 @@ from sqlmodel import Session, select
 
 from evidence import catalogue
 from evidence.capture import CaptureStore
-from evidence.config import Config, ConfigError, Source, load_config
-from evidence.curation import curation_path
+from evidence.config import Config, ConfigError, Scope, Source, load_config
+from evidence.curate import CurateResult
+from evidence.curation import Change, curation_path
 from evidence.fetch import Fetcher
 from evidence.models import Record
 from evidence.pipeline import HarvestLocked, ProgressHook, SourceResult, harvest_lock, harvest_sources
@@ -56,16 +58,6 @@ class ReclassifyReport:
     corrections: int
     warnings: list[str] = field(default_factory=list)
     model: str = ""  # what retraining the learned layer decided, with its figures
-
-
-@dataclass
-class CurateReport:
-    """A correction written and applied: where it went and what the record now says."""
-
-    record_id: str
-    path: Path
-    study_design: str | None
-    direction: str | None
 
 
 @dataclass
@@ -161,7 +153,7 @@ class Catalogue:
         from evidence.curation import load_curation
 
         load_taxonomy()  # a broken taxonomy is a one-line error before anything is fetched or stored
-        curation = load_curation(curation_path(curation_file))
+        curation = load_curation(curation_path(curation_file), must_exist=curation_file is not None)  # and a broken curation file
         sources = config.select() if sources is None else sources
         try:
             with harvest_lock(self.db):
@@ -170,7 +162,7 @@ class Catalogue:
                 try:
                     log.info("harvest of %d sources into %s (%s)", len(sources), self.db, "offline" if offline else "online")
                     results = harvest_sources(self.engine, sources, fetcher, workers=workers or config.workers, progress=progress,
-                                              on_done=on_done, classify_hook=classify_record_hook(curation))
+                                              on_done=on_done, classify_hook=classify_record_hook(curation, config.scope))
                 finally:
                     if own_fetcher:
                         fetcher.close()
@@ -212,19 +204,23 @@ class Catalogue:
 
     # -- classification and curation ------------------------------------------------------------
 
-    def reclassify(self, curation_file: str | None = None, progress: Callable[[int, int], None] | None = None) -> ReclassifyReport:
-        """Classify every record again with the current taxonomy, laying curation over it; progress(done, total)."""
+    def reclassify(self, curation_file: str | None = None, progress: Callable[[int, int], None] | None = None, *,
+                   scope: Scope | None = None) -> ReclassifyReport:
+        """Retrain the learned layer from curation, then classify and screen every record again (current taxonomy and
+        `scope`), laying curation over it; progress(done, total).
+
+        A `curation_file` named must exist: a mistyped name would otherwise undo every correction."""
         from evidence.classify.apply import orphan_warnings, reclassify, retrain_from_curation
         from evidence.classify.taxonomy import load_taxonomy
         from evidence.curation import load_curation
 
         load_taxonomy()  # a broken taxonomy is a one-line error before any record is touched
-        curation = load_curation(curation_path(curation_file))
+        curation = load_curation(curation_path(curation_file), must_exist=curation_file is not None)
         done = 0
         with Session(self.engine) as session:
             total = session.exec(select(func.count()).select_from(Record)).one()
             retraining = retrain_from_curation(session, curation)
-            for done in reclassify(session, curation):
+            for done in reclassify(session, curation, scope=scope or Scope()):
                 if progress:
                     progress(done, total)
             warnings = curation.warnings + orphan_warnings(session, curation)
@@ -238,44 +234,61 @@ class Catalogue:
         with Session(self.engine) as session:
             return review_queue(session, limit)
 
-    def curate(self, record_id: str, *, set_fields: list[tuple[str, str]] | None = None, add: list[tuple[str, str]] | None = None,
-               remove: list[tuple[str, str]] | None = None, note: str | None = None, curation_file: str | None = None) -> CurateReport:
-        """Write a correction into curation.yaml and apply it to the record at once."""
-        from evidence.classify.apply import apply_curation_only
-        from evidence.classify.taxonomy import load_taxonomy
-        from evidence.curation import SETTABLE, TAG_KINDS, load_curation, record_correction, save_curation, validate
+    def curate(self, ref: str, change: Change, curation_file: str | None = None) -> CurateResult:
+        """Write a curator's change (checked first) into curation.yaml and apply it to the record at once.
 
-        set_fields, add, remove = set_fields or [], add or [], remove or []
-        if not (set_fields or add or remove or note):
-            raise ConfigError("nothing to change: give --set, --add, --remove or --note")
-        for key, _ in set_fields:
-            if key not in SETTABLE:
-                raise ConfigError(f"cannot set `{key}` (settable: {', '.join(sorted(SETTABLE))})")
-        for key, _ in add + remove:
-            if key not in TAG_KINDS:
-                raise ConfigError(f"unknown tag kind `{key}` (intervention, outcome or population)")
-        path = curation_path(curation_file)
-        curation = load_curation(path)
+        `ref` is a record id, a unique prefix of one, or a URL the record was reached at."""
+        from evidence.curate import curate
+
         with Session(self.engine) as session:
-            record = session.get(Record, record_id)
-            if record is None:
-                raise ConfigError(f"no record with id {record_id} in {self.db} (see `evidence review` or the site's record pages)")
-            grouped_add: dict[str, list[str]] = {}
-            grouped_remove: dict[str, list[str]] = {}
-            for key, value in add:
-                grouped_add.setdefault(key, []).append(value)
-            for key, value in remove:
-                grouped_remove.setdefault(key, []).append(value)
-            correction = record_correction(curation, record.url, set_fields=dict(set_fields), add=grouped_add,
-                                           remove=grouped_remove, note=note)
-            problems = validate(correction, load_taxonomy(), path)
-            if problems:
-                raise ConfigError(problems[0])
-            save_curation(curation)
-            apply_curation_only(session, record, curation)
-            session.commit()
-            log.info("curated %s (%s)", record_id, path)
-            return CurateReport(record_id, path, record.study_design, record.direction)
+            return curate(session, ref, change, curation_file, catalogue.shown_url(self.db))
+
+    # -- screening and agreement ------------------------------------------------------------------
+
+    @contextmanager
+    def screening(self, curator: str, curation_file: str | None = None, *, dual: bool = False) -> Iterator[Any]:
+        """A screening session (evidence.screen.queue.ScreeningSession): the queue, and decisions written to curation.yaml.
+
+        A `curation_file` named must exist; with `dual`, `curator` screens records others decided, without their decisions."""
+        from evidence.classify.taxonomy import load_taxonomy
+        from evidence.curation import load_curation
+        from evidence.screen.queue import ScreeningSession
+
+        taxonomy = load_taxonomy()
+        curation = load_curation(curation_path(curation_file), taxonomy, must_exist=curation_file is not None)
+        with Session(self.engine) as session:
+            yield ScreeningSession(session, curation, curator, dual=dual, taxonomy=taxonomy)
+
+    def screen(self, curator: str, include: list[str], exclude: list[str], reason: str | None = None, *,
+               curation_file: str | None = None, resolve: bool = False) -> list[Record]:
+        """Batch decisions: every record named (id, id prefix or URL) is checked before any decision is written."""
+        overlap = set(include) & set(exclude)
+        if overlap:
+            raise ConfigError(f"--include and --exclude both name {', '.join(sorted(overlap))}")
+        with self.screening(curator, curation_file) as session:
+            done = session.decide_all([(ref, "include") for ref in include] + [(ref, "exclude") for ref in exclude], reason, resolve=resolve)
+            for record in done:
+                session.session.refresh(record)
+            session.session.expunge_all()
+            return done
+
+    def screening_labels(self, curation_file: str | None = None) -> list[Any]:
+        """The curators' screening decisions as labelled records, for a simulation (`screen simulate --from-catalogue`)."""
+        from evidence.curation import load_curation
+        from evidence.screen.queue import catalogue_labels
+
+        curation = load_curation(curation_path(curation_file), must_exist=curation_file is not None)
+        with Session(self.engine) as session:
+            return catalogue_labels(session, curation)
+
+    def agreement(self, curation_file: str | None = None) -> Any:
+        """Cohen's kappa per field between curators who judged the same records, and the conflicts (evidence.agreement)."""
+        from evidence.agreement import agreement
+        from evidence.curation import load_curation
+
+        curation = load_curation(curation_path(curation_file), must_exist=curation_file is not None)
+        with Session(self.engine) as session:
+            return agreement(session, curation)
 
     # -- publish -----------------------------------------------------------------------------------
 

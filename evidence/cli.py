@@ -93,7 +93,6 @@ def configure_logging(verbose: int, log_file: str | None) -> None:
         handler._evidence = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.setLevel(min(h.level for h in handlers))
-    logger.propagate = False
 
 
 # -- shared options (sqlite-utils style: one decorator per option used by several commands) -------------------------
@@ -271,9 +270,12 @@ def classify_command(file: str, fmt: str) -> None:
 
 @cli.command()
 @curation_option
+@config_option("The sources file whose `scope` the records are screened against (absent: the default scope).")
 @click.pass_context
-def reclassify(ctx: click.Context, curation_file: str | None) -> None:
-    """Re-run classification over the whole catalogue (after a taxonomy change), keeping curation.
+def reclassify(ctx: click.Context, curation_file: str | None, config_path: str) -> None:
+    """Re-run classification and screening over the whole catalogue (after a taxonomy or scope change), keeping curation.
+
+    A --curation file named here must exist (a mistyped name would otherwise undo every correction).
 
     \b
     Examples:
@@ -281,9 +283,11 @@ def reclassify(ctx: click.Context, curation_file: str | None) -> None:
       evidence --taxonomy my-taxonomy.yaml reclassify --curation team/curation.yaml
     """
     from evidence import terminal
+    from evidence.config import load_config
 
+    scope = load_config(config_path).scope if Path(config_path).exists() else None
     with open_catalogue(ctx) as cat, terminal.counting("reclassify") as progress:
-        report = cat.reclassify(curation_file, progress)
+        report = cat.reclassify(curation_file, progress, scope=scope)
     for warning in report.warnings:
         terminal.warn(warning)
     terminal.say(report.model)
@@ -310,29 +314,143 @@ def review(ctx: click.Context, limit: int, fmt: str) -> None:
 
 
 @cli.command()
-@click.argument("record_id")
+@click.argument("record_id", metavar="ID")
 @click.option("--set", "set_fields", multiple=True, metavar="FIELD=VALUE",
-              help="study_design, evidence_level, direction, doc_type, publisher, published or title.")
-@click.option("--add", "add_tags", multiple=True, metavar="KIND=ID", help="Add a tag: intervention=, outcome= or population=.")
-@click.option("--remove", "remove_tags", multiple=True, metavar="KIND=ID", help="Remove a tag the classifier gave.")
-@click.option("--note", default=None, help="Why: kept in curation.yaml and shown on the record page.")
+              help="study_design, evidence_level, direction, doc_type, publisher, published (YYYY[-MM[-DD]]), title, or inclusion "
+                   "(include|exclude).")
+@click.option("--unset", "unset_fields", multiple=True, metavar="FIELD",
+              help="Drop one correction and restore the machine's value: a field, a tag kind, KIND=ID, inclusion or note.")
+@click.option("--add", "add_tags", multiple=True, metavar="KIND=ID",
+              help="Add a tag: intervention=, outcome=, population=, or pair=INTERVENTION:OUTCOME[:DIRECTION].")
+@click.option("--remove", "remove_tags", multiple=True, metavar="KIND=ID", help="Remove a tag or pair the classifier gave.")
+@click.option("--note", default=None, help="Why: kept in curation.yaml and shown on the record page instead of the machine's phrases.")
+@click.option("--by", "by", default=None, metavar="NAME", help="Who is curating [default: git's user.name, else your user name].")
+@click.option("--resolve", is_flag=True, help="The values given are the reconciled ones where two curators disagreed.")
+@click.option("--drop", is_flag=True, help="Remove the record's whole entry from curation.yaml: every machine value comes back.")
 @curation_option
 @click.pass_context
-def curate(ctx: click.Context, record_id: str, set_fields: tuple[str, ...], add_tags: tuple[str, ...],
-           remove_tags: tuple[str, ...], note: str | None, curation_file: str | None) -> None:
-    """Correct a record: the change goes into curation.yaml and survives every re-harvest.
+def curate(ctx: click.Context, record_id: str, set_fields: tuple[str, ...], unset_fields: tuple[str, ...], add_tags: tuple[str, ...],
+           remove_tags: tuple[str, ...], note: str | None, by: str | None, resolve: bool, drop: bool, curation_file: str | None) -> None:
+    """Correct a record (by its id, the start of its id, or its URL): the change goes into curation.yaml and survives every re-harvest.
 
     \b
-    Example:
+    Examples:
       evidence curate keeping-safe-an-analysis-1a2b3c4d --set study_design=rct \\
           --add intervention=foster-care --remove outcome=education --note "Trial in appendix B"
+      evidence curate keeping-safe --add pair=foster-care:placement-stability:positive
+      evidence curate keeping-safe --unset study_design          # the machine's design again
+      evidence curate keeping-safe --resolve --set study_design=qualitative --by "A. Lead"
     """
     from evidence import terminal
+    from evidence.curation import Change, curator_name
+
+    change = Change(by=curator_name(by), set=_pairs(set_fields, "--set"), add=_pairs(add_tags, "--add"), remove=_pairs(remove_tags, "--remove"),
+                    unset=[u.strip() for u in unset_fields], note=note, resolve=resolve, drop=drop)
+    with open_catalogue(ctx) as cat:
+        done = cat.curate(record_id, change, curation_file)
+    terminal.curated(done)
+
+
+@cli.group(invoke_without_command=True)
+@click.option("--include", "include", multiple=True, metavar="ID", help="Include this record (id, start of id, or URL; repeat for several).")
+@click.option("--exclude", "exclude", multiple=True, metavar="ID", help="Exclude this record (repeat for several); needs --reason.")
+@click.option("--reason", default=None, metavar="TEXT", help="Why: kept with the decisions in curation.yaml.")
+@click.option("--by", "by", default=None, metavar="NAME", help="Who is screening [default: git's user.name, else your user name].")
+@click.option("--resolve", is_flag=True, help="These decisions reconcile two curators who disagreed.")
+@click.option("--dual", is_flag=True, help="Second screening: records others decided too, without showing their decisions.")
+@click.option("--list", "list_only", is_flag=True, help="Print the queue, most likely relevant first, instead of screening one at a time.")
+@click.option("--limit", type=click.IntRange(1, 10_000), default=20, show_default=True, help="How many records --list prints.")
+@format_option("text", "json")
+@curation_option
+@click.pass_context
+def screen(ctx: click.Context, include: tuple[str, ...], exclude: tuple[str, ...], reason: str | None, by: str | None, resolve: bool,
+           dual: bool, list_only: bool, limit: int, fmt: str, curation_file: str | None) -> None:
+    """Screen the records the inclusion rules left to a curator, most likely relevant first.
+
+    One at a time in the terminal (keys: i include, e exclude with a reason, s skip, o open the link,
+    q quit), or in batch with --include/--exclude. The order comes from a model retrained on the
+    decisions so far (the rules' relevance until one include and one exclude exist); decisions go
+    into curation.yaml with who made them and when, and survive every re-harvest.
+
+    \b
+    Examples:
+      evidence screen
+      evidence screen --list --limit 50
+      evidence screen --include keeping-safe --exclude road-safety-1a2b --reason "adult services only"
+      evidence screen --dual --by "Second Screener"
+      evidence screen simulate --labels asreview-dataset.csv
+    """
+    if ctx.invoked_subcommand:
+        return
+    from evidence.curation import curator_name
+    from evidence.screen import interactive
+
+    curator = curator_name(by)
+    with open_catalogue(ctx) as cat:
+        if include or exclude:
+            interactive.print_decisions(cat.screen(curator, list(include), list(exclude), reason, curation_file=curation_file, resolve=resolve))
+            return
+        with cat.screening(curator, curation_file, dual=dual) as session:
+            if list_only or fmt == "json":
+                state = session.state(limit)
+                click.echo(json.dumps(state.as_dict(), indent=2)) if fmt == "json" else interactive.print_queue(state)
+            else:
+                interactive.run_interactive(session)
+
+
+@screen.command("simulate")
+@click.option("--labels", "labels", default=None, type=click.Path(dir_okay=False, exists=True),
+              help="An ASReview dataset CSV: title, abstract, label_included (1/0); other columns are ignored.")
+@click.option("--from-catalogue", is_flag=True, help="Replay the curators' own screening decisions in the catalogue instead.")
+@click.option("--plot", default="screening-recall.png", show_default=True, type=click.Path(dir_okay=False), help="Where to draw the recall curve (PNG).")
+@click.option("--no-plot", is_flag=True, help="Do not draw the recall curve.")
+@config_option("The sources file whose `scope` gives the rules' relevance (absent: the default scope).")
+@format_option("text", "json")
+@curation_option
+@click.pass_context
+def screen_simulate(ctx: click.Context, labels: str | None, from_catalogue: bool, plot: str, no_plot: bool, config_path: str, fmt: str,
+                    curation_file: str | None) -> None:
+    """Replay screening over labelled records in the queue's order: WSS@95, recall after 10% and 25%, a recall curve.
+
+    \b
+    Examples:
+      evidence screen simulate --labels dataset.csv          # last line: WSS@95 NN.N%
+      evidence screen simulate --from-catalogue --format json
+    """
+    from evidence.config import load_config
+    from evidence.screen import interactive
+    from evidence.screen.simulate import plot_recall, read_labels, simulate
+
+    if bool(labels) == from_catalogue:
+        raise click.UsageError("give either --labels FILE or --from-catalogue")
+    if labels:
+        records = read_labels(Path(labels), load_config(config_path).scope if Path(config_path).exists() else None)
+    else:
+        with open_catalogue(ctx.find_root()) as cat:
+            records = cat.screening_labels(curation_file)
+    result = simulate(records)
+    drawn = None if no_plot else plot_recall(result, Path(plot), Path(labels).name if labels else "curators' decisions")
+    click.echo(json.dumps({**result.as_dict(), "plot": str(drawn) if drawn else None}, indent=2)) if fmt == "json" \
+        else interactive.print_simulation(result, drawn)
+
+
+@cli.command()
+@format_option("text", "json")
+@curation_option
+@click.pass_context
+def agreement(ctx: click.Context, fmt: str, curation_file: str | None) -> None:
+    """Agreement between curators who screened or coded the same records: Cohen's kappa per field, and the conflicts.
+
+    \b
+    Examples:
+      evidence agreement
+      evidence agreement --format json | jq '.fields[] | select(.field == "study_design")'
+    """
+    from evidence.screen import interactive
 
     with open_catalogue(ctx) as cat:
-        done = cat.curate(record_id, set_fields=_pairs(set_fields, "--set"), add=_pairs(add_tags, "--add"),
-                          remove=_pairs(remove_tags, "--remove"), note=note, curation_file=curation_file)
-    terminal.say(f"Curated {done.record_id}: written to {done.path}; design {done.study_design}, direction {done.direction}.")
+        report = cat.agreement(curation_file)
+    click.echo(json.dumps(report.as_dict(), indent=2, default=str)) if fmt == "json" else interactive.print_agreement(report)
 
 
 @cli.command()

@@ -34,6 +34,7 @@ TOP_LEVEL: dict[str, Setting] = {
     "retries": Setting(3, "Retries on 429, 5xx and timeouts, with exponential backoff."),
     "backoff": Setting(1.0, "Seconds before the first retry; doubled at each further one (Retry-After wins)."),
     "workers": Setting(4, "Sources harvested at once (each host keeps its own rate limit)."),
+    "scope": Setting({}, "Inclusion criteria every record is screened against (see the scope keys); defaults for this field."),
     "sources": Setting([], "The list of sources (see the source keys)."),
 }
 
@@ -59,6 +60,59 @@ SOURCE_KEYS: dict[str, Setting] = {
     "detail": Setting(True, "html/feed: fetch each item's own page for its fields (false: the listing holds them)."),
     "doc_type": Setting(None, "Document type given to records that do not state one (e.g. news, research_report)."),
 }
+
+# Keys of `scope`: the inclusion criteria (screen/rules.py applies them). Phrases are matched case-insensitively as
+# whole words; a space also matches a hyphen, an apostrophe is optional and a final `*` stands for any word ending.
+SCOPE_KEYS: dict[str, Setting] = {
+    "topic": Setting([
+        "child sexual exploitation", "CSE", "sexual exploitation", "sexually exploited", "child sexual abuse", "sexual abuse",
+        "sexually abused", "child abuse", "child maltreatment", "maltreat*", "grooming", "groomed", "online abuse",
+        "indecent images", "child abuse images", "harmful sexual behaviour*", "trafficked", "child trafficking",
+        "modern slavery", "county lines", "criminal exploitation", "child exploitation", "exploitation of children",
+        "contextual safeguarding", "child protection", "safeguarding children", "safeguard children", "child safeguarding",
+        "children's social care", "children's services", "children's social work*", "social work with children",
+        "looked after children", "looked-after child*", "children looked after", "children in care", "child in care",
+        "care leaver*", "leaving care", "care experienced", "foster care", "foster carer*", "fostering", "foster placement*",
+        "adopters", "adoptive", "adopted child*", "adoption support", "adoption agenc*", "special guardian*", "kinship care",
+        "kinship carer*", "children's home*", "residential care for children", "secure accommodation", "missing from home",
+        "missing from care", "runaway children", "children in need", "child in need", "multi-agency safeguarding",
+        "serious case review*", "child safeguarding practice review*", "care proceedings", "family justice",
+        "early help", "family help", "corporate parent*",
+    ], "Phrases that name the subject: one in the title, or two different ones in the text, put a record in scope."),
+    "related": Setting([
+        "safeguarding", "abuse", "abused", "exploitation", "exploited", "neglect", "domestic abuse", "domestic violence",
+        "violence against women and girls", "sexual violence", "sexual assault", "rape", "youth violence", "youth justice",
+        "gang*", "vulnerable children", "vulnerable young people", "social work*", "social care", "adoption",
+        "family support", "parenting", "school exclusion*", "pupil exclusion*", "going missing", "homeless*", "self-harm",
+        "at risk of harm", "care system", "entering care", "children's commissioner*",
+    ], "Phrases near the subject: with no topic phrase, they put a record up for screening by a curator (never include)."),
+    "population": Setting([
+        "child", "children", "childhood", "young people", "young person", "youth", "youths", "adolescen*", "teenage*",
+        "teen", "teens", "girls", "boys", "minors", "juvenile*", "pupils", "infant*", "babies", "baby", "newborn*",
+        "under 18*", "young women", "young men", "kids", "care leaver*", "looked after",
+    ], "Phrases that name children and young people: a record is in scope only if one occurs."),
+    "exclude": Setting([
+        "road safety", "adult social care", "older people", "adults at risk", "adults with care and support needs",
+    ], "Phrases of subjects outside the scope: with no topic phrase, they exclude a record even when related phrases occur."),
+    "exclude_doc_types": Setting(["form", "foi_release", "transparency", "promotional"],
+                                 "Document kinds outside the scope (doc_type values): such records are excluded."),
+    "from_year": Setting(1990, "Records published before this year are excluded (undated records are kept)."),
+    "to_year": Setting(None, "Records published after this year are excluded (none: no upper bound)."),
+}
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The inclusion criteria of sources.yaml's `scope`, with this field's defaults."""
+
+    topic: tuple[str, ...] = tuple(SCOPE_KEYS["topic"].default)
+    related: tuple[str, ...] = tuple(SCOPE_KEYS["related"].default)
+    population: tuple[str, ...] = tuple(SCOPE_KEYS["population"].default)
+    exclude: tuple[str, ...] = tuple(SCOPE_KEYS["exclude"].default)
+    exclude_doc_types: tuple[str, ...] = tuple(SCOPE_KEYS["exclude_doc_types"].default)
+    from_year: int | None = SCOPE_KEYS["from_year"].default
+    to_year: int | None = SCOPE_KEYS["to_year"].default
+
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
@@ -105,6 +159,7 @@ class Config:
     retries: int = _default(TOP_LEVEL, "retries")
     backoff: float = _default(TOP_LEVEL, "backoff")
     workers: int = _default(TOP_LEVEL, "workers")
+    scope: Scope = field(default_factory=Scope)
     sources: list[Source] = field(default_factory=list)
 
     def select(self, ids: tuple[str, ...] | list[str] = ()) -> list[Source]:
@@ -204,9 +259,11 @@ def load_config(path: str | Path) -> Config:
         raise ConfigError(f"{path}:{line_of(data, unknown[0])}: unknown key `{unknown[0]}` (allowed: {', '.join(TOP_LEVEL)})")
     config = Config(path=path)
     for key, setting in TOP_LEVEL.items():
-        if key == "sources" or key not in data:
+        if key in ("sources", "scope") or key not in data:
             continue
         setattr(config, key, _check_type(path, line_of(data, key), "top level", key, data[key], setting.default))
+    if "scope" in data:
+        config.scope = load_scope(path, data["scope"], line_of(data, "scope"))
     raw_sources = data.get("sources") or []
     if not isinstance(raw_sources, list):
         raise ConfigError(f"{path}:{top_line}: `sources` must be a list")
@@ -216,6 +273,34 @@ def load_config(path: str | Path) -> Config:
             raise ConfigError(f"{path}: source #{index + 1} must be a mapping of keys")
         config.sources.append(_load_source(path, raw, index, seen))
     return config
+
+
+def load_scope(path: Path, raw: Any, line: int) -> Scope:
+    """Validate the `scope` mapping; a key left out keeps its default."""
+    if raw is None:
+        return Scope()
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}:{line}: `scope` must be a mapping (keys: {', '.join(SCOPE_KEYS)})")
+    unknown = [k for k in raw if k not in BOOKKEEPING and k not in SCOPE_KEYS]
+    if unknown:
+        raise ConfigError(f"{path}:{line_of(raw, unknown[0])}: scope: unknown key `{unknown[0]}` (allowed: {', '.join(SCOPE_KEYS)})")
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in BOOKKEEPING:
+            continue
+        where = f"{path}:{line_of(raw, key)}: scope"
+        if key in ("from_year", "to_year"):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or not 1000 <= value <= 9999):
+                raise ConfigError(f"{where}: `{key}` must be a year such as 2000, or null")
+            values[key] = value
+            continue
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(f"{where}: `{key}` must be a list of phrases (text)")
+        values[key] = tuple(v.strip() for v in value)
+    scope = Scope(**values)
+    if scope.from_year and scope.to_year and scope.from_year > scope.to_year:
+        raise ConfigError(f"{path}:{line}: scope: `from_year` {scope.from_year} is after `to_year` {scope.to_year}")
+    return scope
 
 
 def _load_source(path: Path, raw: dict[str, Any], index: int, seen: dict[str, int]) -> Source:

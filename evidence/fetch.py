@@ -1,6 +1,7 @@
 """The only code that talks to the network: polite, bounded, conditional, and recorded.
 
-Polite: robots.txt honoured, a User-Agent with the maintainers' contact, a per-host rate limit.
+Polite: robots.txt honoured (RFC 9309 with Protego: `*` and `$` wildcards, longest-match precedence, Crawl-delay
+and Request-rate as a per-host minimum spacing), a User-Agent with the maintainers' contact, a per-host rate limit.
 Bounded: only http(s), at most 5 redirects, body size and total time capped.
 Conditional: the ETag / Last-Modified of the last capture are sent back; a 304 reuses the capture.
 Recorded: every body kept goes to the capture store, which also serves `--offline` runs.
@@ -10,20 +11,25 @@ from __future__ import annotations
 import email.utils
 import http
 import json
+import logging
 import threading
 import time
-import urllib.robotparser
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 from bs4 import UnicodeDammit
+from protego import Protego
 
 from evidence.capture import CaptureStore
 
 REDIRECT_CODES = {301, 302, 303, 307, 308}
 MAX_RETRY_AFTER = 120.0  # seconds; a longer Retry-After fails the request instead of stalling the run
+MAX_CRAWL_DELAY = 60.0  # seconds; a site asking for more between requests is not harvested (asked, not ignored)
+MAX_ROBOTS_BYTES = 500_000  # RFC 9309 asks crawlers to read at least 500 KiB of a robots.txt
+
+log = logging.getLogger(__name__)
 
 
 class FetchError(Exception):
@@ -91,21 +97,24 @@ class Response:
 
 
 class _HostGate:
-    """Spaces out request starts to one host: at most `rate` per second."""
+    """Spaces out request starts to one host: at most `rate` per second, and never closer than the host's
+    robots.txt asks (Crawl-delay, Request-rate)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.next_start = 0.0
+        self.min_interval = 0.0  # seconds, from robots.txt
 
     def wait(self, rate: float) -> None:
-        if rate <= 0:
+        interval = max(1.0 / rate if rate > 0 else 0.0, self.min_interval)
+        if interval <= 0:
             return
         with self.lock:
             now = time.monotonic()
             if self.next_start > now:
                 time.sleep(self.next_start - now)
                 now = self.next_start
-            self.next_start = now + 1.0 / rate
+            self.next_start = now + interval
 
 
 class Fetcher:
@@ -137,7 +146,7 @@ class Fetcher:
         self.offline = offline
         self.respect_robots = respect_robots
         self._gates: dict[str, _HostGate] = {}
-        self._robots: dict[str, urllib.robotparser.RobotFileParser | FetchError] = {}
+        self._robots: dict[str, Protego | FetchError] = {}
         self._lock = threading.Lock()
         self.requests = 0  # network requests made, for the summary and benchmarks
         self._client = httpx.Client(
@@ -254,6 +263,7 @@ class Fetcher:
                 else:
                     return response
             if attempt < self.retries:
+                log.info("retrying %s in %gs after %s (attempt %d of %d)", url, delay, last_error, attempt + 2, self.retries + 1)
                 time.sleep(delay)
         raise FetchError(url, f"{last_error} (after {self.retries + 1} attempts)")
 
@@ -295,21 +305,44 @@ class Fetcher:
                 self._robots[origin] = rules
         if isinstance(rules, FetchError):
             raise FetchError(url, f"robots.txt could not be read ({rules.reason})")
-        if not rules.can_fetch(self.robots_agent, url):
+        if not rules.can_fetch(url, self.robots_agent):
+            log.info("robots.txt of %s disallows %s for %s: skipped", origin, url, self.robots_agent)
             raise RobotsDisallowed(url, "disallowed by robots.txt")
+        delay = self._gate(parts.netloc.lower()).min_interval
+        if delay > MAX_CRAWL_DELAY:
+            raise FetchError(url, f"robots.txt asks for {delay:g}s between requests, more than the {MAX_CRAWL_DELAY:g}s this harvester waits")
 
-    def _load_robots(self, origin: str, rate_limit: float) -> urllib.robotparser.RobotFileParser | FetchError:
-        """RFC 9309: 4xx means no rules; 5xx or unreachable means stay out for this run."""
-        parser = urllib.robotparser.RobotFileParser(origin + "/robots.txt")
+    def _load_robots(self, origin: str, rate_limit: float) -> Protego | FetchError:
+        """RFC 9309: 4xx means no rules; 5xx or unreachable means stay out for this run; redirects are followed
+        (at most `max_redirects`). Crawl-delay and Request-rate for our agent become the host's minimum spacing."""
+        url = origin + "/robots.txt"
         try:
-            response = self._request(origin + "/robots.txt", {}, rate_limit)
+            for _ in range(self.max_redirects + 1):
+                response = self._request(url, {}, rate_limit)
+                location = response.headers.get("location")
+                if response.status not in REDIRECT_CODES or not location:
+                    break
+                url = urljoin(url, location.strip())
+                _require_http(url)
+            else:
+                raise FetchError(origin + "/robots.txt", f"more than {self.max_redirects} redirects")
         except FetchError as exc:
+            log.info("robots.txt of %s could not be read (%s): its pages are not fetched in this run", origin, exc.reason)
             return exc
-        if response.status in REDIRECT_CODES or 400 <= response.status < 500:
-            parser.parse([])
+        if 400 <= response.status < 500 or response.status in REDIRECT_CODES:
+            log.info("robots.txt of %s: HTTP %d, no rules (everything allowed)", origin, response.status)
+            return Protego.parse("")
+        rules = Protego.parse(response.body[:MAX_ROBOTS_BYTES].decode("utf-8", errors="replace"))
+        interval = float(rules.crawl_delay(self.robots_agent) or 0.0)
+        rate = rules.request_rate(self.robots_agent)
+        if rate is not None and rate.requests:
+            interval = max(interval, rate.seconds / rate.requests)
+        if interval > 0:
+            self._gate(urlsplit(origin).netloc.lower()).min_interval = interval
+            log.info("robots.txt of %s asks for %gs between requests: honoured", origin, interval)
         else:
-            parser.parse(response.text.splitlines())
-        return parser
+            log.debug("robots.txt of %s read", origin)
+        return rules
 
 
 def _phrase(status: int) -> str:

@@ -104,6 +104,8 @@ class Record(SQLModel, table=True):
     # Screening against the inclusion criteria (screen.py): included | excluded | to_screen; None before screening.
     inclusion: str | None = Field(default=None, index=True, max_length=20)
     inclusion_reason: str | None = Field(default=None, sa_type=Text)
+    # The harvested values of fields a curator overrode ({"content_hash", "fields"}), restored when the correction goes.
+    machine: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 class RecordTag(SQLModel, table=True):

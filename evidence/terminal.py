@@ -111,14 +111,19 @@ def status_table(rows: list[dict[str, Any]]) -> None:
 
 
 def review_table(rows: list[dict[str, Any]]) -> None:
-    """The review queue as a table, with the command to correct each."""
-    out = console()
+    """The review queue: each id alone on its line (to copy whole), then its confidence, design, direction and title."""
     if not rows:
-        out.print("Nothing to review: every record is curated, or the catalogue is empty.")
+        say("Nothing to review: every record is curated, or the catalogue is empty.")
         return
-    table = Table(title="Least confident records (correct with: evidence curate ID --set field=value)")
-    for name in ("id", "confidence", "design", "direction", "title"):
-        table.add_column(name, overflow="fold")
+    say("Least confident records (correct with: evidence curate ID --set field=value; the start of an id is enough)")
     for row in rows:
-        table.add_row(row["id"], f"{row['confidence']:.2f}", row["study_design"] or "-", row["direction"] or "-", row["title"][:80])
-    out.print(table)
+        say(row["id"])
+        say(f"    {row['confidence']:.2f}  {row['study_design'] or '-'}  {row['direction'] or '-'}  {row['title'][:90]}")
+
+
+def curated(result: Any) -> None:
+    """What a curation changed (evidence.curate.CurateResult)."""
+    what = "entry dropped, the machine's values are back" if result.dropped else "written"
+    level = result.evidence_level if result.evidence_level is not None else "none"
+    say(f"Curated {result.record_id} ({what}: {result.path}); design {result.study_design}, level {level}, direction {result.direction}, "
+        f"{result.inclusion or 'not screened'}.")

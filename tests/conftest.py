@@ -1,6 +1,7 @@
 """Shared fixtures: a loopback server with recorded answers, catalogues, fetchers that cannot leave 127.0.0.1."""
 from __future__ import annotations
 
+import os
 import re
 import sys
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from hypothesis import settings
 from sqlmodel import Session, select
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -22,6 +24,12 @@ from evidence.config import Config, load_config  # noqa: E402
 from evidence.fetch import Fetcher  # noqa: E402
 from evidence.models import Record  # noqa: E402
 from evidence.pipeline import SourceResult, harvest_sources  # noqa: E402
+
+# Hypothesis profiles: `ci` (HYPOTHESIS_PROFILE=ci) replays the same examples on every run, so a failure in CI is
+# reproducible; the local default explores new random examples each run.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+settings.register_profile("default", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "corpus"

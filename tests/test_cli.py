@@ -200,7 +200,7 @@ def test_curate_writes_curation_yaml_and_survives_reharvest_and_reclassify(tmp_p
     assert next(r for r in records(db) if r.id == record.id).needs_review is False
 
 
-def test_curation_mistakes_warn_and_unknown_ids_are_refused(tmp_path, monkeypatch):
+def test_curation_mistakes_are_refused_and_orphans_warned(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     db = _demo(tmp_path)
     record = records(db)[0]
@@ -211,9 +211,12 @@ def test_curation_mistakes_warn_and_unknown_ids_are_refused(tmp_path, monkeypatc
         "https://example.org/gone": {"set": {"direction": "positive"}},
         record.url: {"add": {"outcome": ["not-a-tag"]}},
     }))
-    result = invoke("--db", db, "reclassify")
-    assert result.exit_code == 0
-    assert "no record with this URL" in result.output and "unknown outcome `not-a-tag`" in result.output
+    line = (tmp_path / "curation.yaml").read_text().splitlines().index("    - not-a-tag") + 1
+    result = invoke("--db", db, "reclassify")  # a hand-edited mistake is refused, naming the file and line
+    assert result.exit_code == 2 and f"curation.yaml:{line}:" in result.output and "unknown outcome `not-a-tag`" in result.output
+    (tmp_path / "curation.yaml").write_text(yaml.safe_dump({"https://example.org/gone": {"set": {"direction": "positive"}}}))
+    result = invoke("--db", db, "reclassify")  # a record no longer in the catalogue is only a warning
+    assert result.exit_code == 0 and "no record with this URL" in result.output
     assert "https://example.org/gone" in (tmp_path / "curation.yaml").read_text()  # never dropped
     (tmp_path / "curation.yaml").write_text("- just: a list\n  - broken")
     result = invoke("--db", db, "reclassify")

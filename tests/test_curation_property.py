@@ -1,6 +1,7 @@
-"""Curation survives everything (issue 5, point 6): a property test runs harvests, curations,
-re-harvests with changed content, reclassifications and taxonomy edits in random orders, then checks
-that every correction a curator made still applies."""
+"""Curation survives everything (issue 5, point 6; issue 15): a property test runs harvests, curations,
+screening decisions and their reversals, re-harvests with changed content, reclassifications and taxonomy
+edits in random orders, then checks that every correction and decision a curator made still applies.
+The run's files live under pytest's tmp_path; HYPOTHESIS_PROFILE=ci makes the examples derandomized."""
 from __future__ import annotations
 
 import tempfile
@@ -35,6 +36,8 @@ CORRECTIONS = [
 operations = st.lists(st.one_of(
     st.just(("harvest",)), st.just(("change",)), st.just(("reclassify",)), st.just(("taxonomy",)),
     st.tuples(st.just("curate"), st.integers(0, 3), st.integers(0, len(CORRECTIONS) - 1)),
+    st.tuples(st.just("screen"), st.integers(0, 3), st.sampled_from(["include", "exclude"])),
+    st.tuples(st.just("unscreen"), st.integers(0, 3)),
 ), min_size=3, max_size=9)
 
 
@@ -47,9 +50,9 @@ def feed(server, version: str) -> None:
 
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(operations)
-def test_every_correction_survives_any_order_of_harvests_reclassifications_and_taxonomy_edits(server, steps):
+def test_every_correction_survives_any_order_of_harvests_reclassifications_and_taxonomy_edits(server, tmp_path, steps):
     runner = CliRunner()
-    with tempfile.TemporaryDirectory(dir=Path.cwd()) as folder:
+    with tempfile.TemporaryDirectory(dir=tmp_path) as folder:  # one folder per example, inside the test's own
         root = Path(folder)
         db, taxonomy = str(root / "c.db"), root / "taxonomy.yaml"
         taxonomy.write_text(TAXONOMY_PATH.read_text(encoding="utf-8"), encoding="utf-8")
@@ -57,12 +60,13 @@ def test_every_correction_survives_any_order_of_harvests_reclassifications_and_t
         env = {"EVIDENCE_CURATION": str(root / "curation.yaml"), "EVIDENCE_CAPTURES": str(root / "captures"),
                "EVIDENCE_TAXONOMY": str(taxonomy)}
 
-        def invoke(*args: str) -> None:
+        def invoke(*args: str, code: int = 0) -> None:
             result = runner.invoke(cli, ["--db", db, "--taxonomy", str(taxonomy), *args], env=env, catch_exceptions=False)
-            assert result.exit_code == 0, (args, result.output)
+            assert result.exit_code == code, (args, result.output)
 
         version, edits = "a", 0
         expected: dict[str, dict[str, object]] = {}  # url -> what the curator asked for, last word wins
+        decided: dict[str, str | None] = {}  # url -> the curator's screening decision (None: reversed)
         feed(server, version)
         invoke("harvest", "--config", str(config), "--quiet")
         for step in steps:
@@ -82,11 +86,20 @@ def test_every_correction_survives_any_order_of_harvests_reclassifications_and_t
                                     f"    patterns: [\"peer support\", \"care leavers\"]\noutcomes:\n", 1)
                 taxonomy.write_text(text, encoding="utf-8")
                 invoke("reclassify")
+            elif step[0] == "screen":
+                record = sorted(records(db), key=lambda r: r.url)[step[1]]
+                reason = ["--reason", "outside the scope"] if step[2] == "exclude" else []
+                invoke("screen", f"--{step[2]}", record.id, *reason, "--by", "tester")
+                decided[record.url] = step[2]
+            elif step[0] == "unscreen":  # a reversal: the rules' verdict applies again
+                record = sorted(records(db), key=lambda r: r.url)[step[1]]
+                invoke("curate", record.id, "--unset", "inclusion", "--by", "tester", code=0 if decided.get(record.url) else 2)
+                decided[record.url] = None
             else:
                 _, index, which = step
                 record = sorted(records(db), key=lambda r: r.url)[index]
                 flag, value = CORRECTIONS[which]
-                invoke("curate", record.id, flag, value)
+                invoke("curate", record.id, flag, value, "--by", "tester")
                 field, _, tag = value.partition("=")
                 want = expected.setdefault(record.url, {"set": {}, "add": set(), "remove": set()})
                 if flag == "--set":
@@ -97,6 +110,10 @@ def test_every_correction_survives_any_order_of_harvests_reclassifications_and_t
                     want["remove"].add((field, tag)); want["add"].discard((field, tag))  # type: ignore[union-attr]  # noqa: E702
         invoke("harvest", "--config", str(config), "--quiet")
         by_url = {r.url: r for r in records(db)}
+        for url, decision in decided.items():
+            record = by_url[url]
+            rules = record.classification["screening"]["rules"]["decision"]
+            assert record.inclusion == {"include": "included", "exclude": "excluded", None: rules}[decision], (url, decision, steps)
         engine = catalogue.connect(db)
         try:
             with Session(engine) as session:

@@ -7,7 +7,7 @@ from conftest import ROOT
 
 from evidence.classify.design import DIRECTIONS, EVIDENCE_LEVELS
 from evidence.cli import cli
-from evidence.config import SOURCE_KEYS, TOP_LEVEL
+from evidence.config import SCOPE_KEYS, SOURCE_KEYS, TOP_LEVEL
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 
@@ -18,7 +18,7 @@ def test_every_cli_command_is_documented():
 
 
 def test_every_sources_key_is_documented():
-    for key in list(TOP_LEVEL) + list(SOURCE_KEYS):
+    for key in list(TOP_LEVEL) + list(SOURCE_KEYS) + list(SCOPE_KEYS):
         assert f"`{key}`" in README, key
 
 

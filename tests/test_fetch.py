@@ -1,6 +1,7 @@
 """The fetcher against a real loopback server: retries, Retry-After, timeouts, 304, robots, redirects, caps."""
 from __future__ import annotations
 
+import logging
 import time
 
 import pytest
@@ -173,3 +174,92 @@ def test_offline_replays_captures_and_refuses_the_unknown(server, tmp_path):
             offline.get(server.url("/never"))
     assert "not in the capture store" in str(info.value)
     assert server.hits("/doc") == 1
+
+
+@pytest.fixture
+def fetch_log(caplog):
+    """The fetcher's log records at INFO, caught on its own logger, so they are seen whatever an earlier test's
+    logging set-up left on the `evidence` logger (propagation, levels)."""
+    logger = logging.getLogger("evidence.fetch")
+    level = logger.level
+    logger.addHandler(caplog.handler)
+    logger.setLevel(logging.INFO)
+    yield caplog
+    logger.removeHandler(caplog.handler)
+    logger.setLevel(level)
+
+
+def test_robots_wildcards_and_longest_match(server, fetcher):
+    """RFC 9309 as Protego reads it: `*` and `$` wildcards, and the longest matching rule wins (the standard
+    library's parser ignores both and would fetch /reports/a.pdf and refuse /private/open)."""
+    server.add("/robots.txt", "User-agent: *\nDisallow: /*.pdf$\nDisallow: /private/\nAllow: /private/open\n", content_type="text/plain")
+    for path in ("/reports/a.pdf", "/reports/a.pdf?download=1", "/private/open", "/private/closed"):
+        server.add(path, b"body")
+    with pytest.raises(RobotsDisallowed):
+        fetcher.get(server.url("/reports/a.pdf"), rate_limit=0)
+    assert fetcher.get(server.url("/reports/a.pdf?download=1"), rate_limit=0).body == b"body"  # `$`: the path must end there
+    assert fetcher.get(server.url("/private/open"), rate_limit=0).body == b"body"  # the longer Allow beats Disallow: /private/
+    with pytest.raises(RobotsDisallowed):
+        fetcher.get(server.url("/private/closed"), rate_limit=0)
+    assert server.hits("/reports/a.pdf") == 0 and server.hits("/private/closed") == 0
+
+
+def test_crawl_delay_spaces_requests_even_with_the_rate_limit_off(server, fetcher, fetch_log):
+    server.add("/robots.txt", "User-agent: *\nCrawl-delay: 0.3\n", content_type="text/plain")
+    server.add("/a", b"a")
+    fetcher.get(server.url("/a"), rate_limit=0)  # reads robots.txt
+    started = time.monotonic()
+    for _ in range(3):
+        fetcher.get(server.url("/a"), rate_limit=0, conditional=False)
+    assert time.monotonic() - started >= 0.55  # three starts at least 0.3 s apart (a lower bound: a politeness check, not a speed one)
+    assert any("0.3s between requests: honoured" in r.getMessage() for r in fetch_log.records)
+
+
+def test_request_rate_is_honoured_like_crawl_delay(server, fetcher):
+    server.add("/robots.txt", "User-agent: evidence-harvester\nRequest-rate: 4/1\n", content_type="text/plain")
+    server.add("/b", b"b")
+    fetcher.get(server.url("/b"), rate_limit=0)
+    started = time.monotonic()
+    for _ in range(3):
+        fetcher.get(server.url("/b"), rate_limit=0, conditional=False)
+    assert time.monotonic() - started >= 0.45
+
+
+def test_a_crawl_delay_too_long_to_honour_refuses_the_host_in_one_line(server, fetcher):
+    server.add("/robots.txt", "User-agent: *\nCrawl-delay: 3600\n", content_type="text/plain")
+    server.add("/slow-please", b"x")
+    with pytest.raises(FetchError) as info:
+        fetcher.get(server.url("/slow-please"), rate_limit=0)
+    assert "3600s between requests" in str(info.value) and "\n" not in str(info.value)
+    assert server.hits("/slow-please") == 0
+
+
+def test_robots_redirect_is_followed(server, fetcher):
+    server.add("/robots.txt", b"", status=301, headers={"Location": "/real-robots.txt"})
+    server.add("/real-robots.txt", "User-agent: *\nDisallow: /hidden\n", content_type="text/plain")
+    server.add("/hidden", b"x")
+    with pytest.raises(RobotsDisallowed):
+        fetcher.get(server.url("/hidden"), rate_limit=0)
+
+
+def test_unreadable_robots_keeps_the_host_out_and_says_why(server, captures, fetch_log):
+    server.add("/robots.txt", b"down", status=503)
+    server.add("/page", b"x")
+    with make_fetcher(captures, retries=0) as fetcher:
+        with pytest.raises(FetchError) as info:
+            fetcher.get(server.url("/page"), rate_limit=0)
+    assert "robots.txt could not be read (HTTP 503" in str(info.value)
+    assert server.hits("/page") == 0
+    assert any("robots.txt of" in r.getMessage() and "not fetched" in r.getMessage() for r in fetch_log.records)
+
+
+def test_retries_and_robots_refusals_are_logged_at_info(server, fetcher, fetch_log):
+    server.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    server.sequence("/flaky", [Answer(b"oops", 503), Answer(b"fine", 200)])
+    server.add("/private/x", b"x")
+    fetcher.get(server.url("/flaky"), rate_limit=0)
+    with pytest.raises(RobotsDisallowed):
+        fetcher.get(server.url("/private/x"), rate_limit=0)
+    messages = [r.getMessage() for r in fetch_log.records if r.levelno == logging.INFO]
+    assert any(m.startswith("retrying " + server.url("/flaky")) and "HTTP 503" in m for m in messages), messages
+    assert any("disallows " + server.url("/private/x") in m for m in messages), messages

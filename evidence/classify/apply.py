@@ -9,9 +9,10 @@ from sqlmodel import Session, col, select
 from evidence.catalogue import TagRows, replace_tags
 from evidence.classify import Classification, classify
 from evidence.classify.design import EVIDENCE_LEVELS
-from evidence.classify.taxonomy import load_taxonomy
-from evidence.curation import TAG_KINDS, Correction, Curation, load_curation
+from evidence.config import Scope
+from evidence.curation import Correction, Curation, apply_correction, load_curation, restore_machine_values
 from evidence.models import Record
+from evidence.screen import screen_record
 
 KIND_OF_LIST = {"interventions": "intervention", "outcomes": "outcome", "populations": "population"}
 DOC_TYPE_FROM_DESIGN = {"commentary_or_news": "news", "guidance": "guidance"}
@@ -32,13 +33,16 @@ def classify_record(record: Record, learned: bool = True) -> Classification:
                     learned=learned)
 
 
-def apply_classification(session: Session, record: Record, result: Classification, correction: Correction | None) -> TagRows:
-    """Store a classification on a record, lay the curator's correction over it; returns the tag rows to write.
+def apply_classification(session: Session, record: Record, result: Classification, correction: Correction | None,
+                         scope: Scope | None = None) -> TagRows:
+    """Store a classification on a record, lay the curator's correction over it, screen it; returns the tag rows to write.
 
     `needs_review` comes from the classifier's calibrated confidence; a curator's check (any correction or
     confirmation in curation.yaml) clears it.
     """
+    previous = (record.classification or {}).get("screening")
     previous_derived = (record.classification or {}).get("doc_type_derived") if isinstance(record.classification, dict) else None
+    restore_machine_values(record)
     record.classification = result.as_dict()
     record.study_design = result.study_design
     record.evidence_level = result.evidence_level
@@ -56,9 +60,9 @@ def apply_classification(session: Session, record: Record, result: Classificatio
         for tag in result.tags(kind_list):
             tags[(kind, tag.id)] = _row(record.id, kind, tag.id, tag.confidence, tag.direction, tag.evidence, False)
     if correction is not None:
-        _apply_correction(record, tags, correction)
-        record.needs_review = False  # a curator has checked it
+        apply_correction(record, tags, correction)  # a curator's coding clears needs_review (unless codings conflict)
     record.classification = {**(record.classification or {}), "needs_review": record.needs_review}
+    screen_record(record, scope, correction, previous)
     session.add(record)
     return list(tags.values())
 
@@ -79,47 +83,21 @@ def _doc_type(record: Record, result: Classification) -> str | None:
     return DOC_TYPE_FROM_DESIGN.get(result.study_design)
 
 
-def _apply_correction(record: Record, tags: dict[tuple[str, str], dict[str, Any]], correction: Correction) -> None:
-    taxonomy = load_taxonomy()
-    for name, value in correction.set.items():
-        if name == "study_design" and value in EVIDENCE_LEVELS:
-            record.study_design = value
-            if "evidence_level" not in correction.set:
-                record.evidence_level = EVIDENCE_LEVELS[value]
-        elif name == "evidence_level":
-            record.evidence_level = None if value is None else int(value)
-        elif name in ("direction", "doc_type", "publisher", "published", "title"):
-            setattr(record, name, value)
-    for kind, ids in correction.remove.items():
-        for term_id in ids:
-            tags.pop((kind, term_id), None)
-    for kind, ids in correction.add.items():
-        if kind not in TAG_KINDS:
-            continue
-        for term_id in ids:
-            if term_id in taxonomy.terms[TAG_KINDS[kind]]:  # unknown ids are warned about when the file is read
-                tags[(kind, term_id)] = _row(record.id, kind, term_id, 1.0, None,
-                                             [{"phrase": f"curator: {correction.note or 'added'}", "start": -1, "end": -1}], True)
-    record.curated = True
-    record.classification = {**(record.classification or {}), "curation": {"note": correction.note, "updated": correction.updated,
-                                                                           "set": correction.set, "add": correction.add,
-                                                                           "remove": correction.remove}}
-
-
-def classify_record_hook(curation: Curation | None = None) -> Callable[[Session, Record], TagRows]:
-    """The hook the harvest calls on every new or changed record."""
+def classify_record_hook(curation: Curation | None = None, scope: Scope | None = None) -> Callable[[Session, Record], TagRows]:
+    """The hook the harvest calls on every new or changed record (classified, curated, screened against `scope`)."""
     curation = curation if curation is not None else load_curation()
+    scope = scope or Scope()
 
     def hook(session: Session, record: Record) -> TagRows:
-        return apply_classification(session, record, classify_record(record), curation.for_url(record.url))
+        return apply_classification(session, record, classify_record(record), curation.for_url(record.url), scope)
 
     return hook
 
 
-def reclassify(session: Session, curation: Curation, batch: int = 500) -> Iterator[int]:
+def reclassify(session: Session, curation: Curation, batch: int = 500, scope: Scope | None = None) -> Iterator[int]:
     """Re-run classification over every record (after a taxonomy change); yields progress counts.
 
-    Retraining (`retrain_from_curation`) comes first, so the records are classified by the model it keeps.
+    Retraining (`retrain_from_curation`, called by `Catalogue.reclassify`) comes first, so records get the model it keeps.
     """
     done = 0
     ids = list(session.exec(select(Record.id)).all())
@@ -129,7 +107,7 @@ def reclassify(session: Session, curation: Curation, batch: int = 500) -> Iterat
             record = session.get(Record, record_id)
             if record is None:
                 continue
-            tags[record.id] = apply_classification(session, record, classify_record(record), curation.for_url(record.url))
+            tags[record.id] = apply_classification(session, record, classify_record(record), curation.for_url(record.url), scope or Scope())
             done += 1
         replace_tags(session, tags)
         session.commit()

@@ -5,7 +5,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from evidence.config import Source
-from evidence.extract import lines_of, parse_date, safe_link, soup_of
+from evidence.extract import markup_text, parse_date, safe_link
 from evidence.fetch import Fetcher
 from evidence.harvesters import HarvestItem, SourceError
 from evidence.models import Candidate, ItemFailure
@@ -35,8 +35,8 @@ def harvest(source: Source, fetcher: Fetcher) -> Iterator[HarvestItem]:
 
 def from_result(result: dict[str, Any], source: Source | None = None) -> Candidate:
     """A candidate from one Europe PMC `core` result."""
-    title = _plain(result.get("title"))
-    abstract = _plain(result.get("abstractText"))
+    title = markup_text(result.get("title"))
+    abstract = markup_text(result.get("abstractText"))
     authors = [a.get("fullName") for a in (result.get("authorList") or {}).get("author", []) if isinstance(a, dict) and a.get("fullName")]
     if not authors and result.get("authorString"):
         authors = [a.strip() for a in str(result["authorString"]).rstrip(".").split(",") if a.strip()]
@@ -54,7 +54,7 @@ def from_result(result: dict[str, Any], source: Source | None = None) -> Candida
         publisher=str(journal) if journal else (source.publisher if source else None),
         authors=[str(a) for a in authors][:50],
         published=parse_date(result.get("firstPublicationDate")) or parse_date(str(result.get("pubYear") or "")),
-        doc_type="journal_article",
+        doc_type=_doc_type(result, [str(p) for p in pub_types]),
         summary=abstract[:4000],
         text=f"{title}\n\n{abstract}",
         doi=doi,
@@ -63,10 +63,25 @@ def from_result(result: dict[str, Any], source: Source | None = None) -> Candida
     )
 
 
-def _plain(value: Any) -> str:
-    if not value:
-        return ""
-    text = str(value)
-    if "<" in text or "&" in text:
-        text = soup_of(text).get_text(" ")
-    return " ".join(lines_of(text)).strip()
+# Europe PMC publication types that say what a record is, in the catalogue's words (the first that applies wins);
+# anything else published in a journal is a journal article. Preprints come from source PPR.
+PUB_TYPE_DOC_TYPES = (
+    ("preprint", "preprint"),
+    ("published erratum", "erratum"),
+    ("correction", "erratum"),
+    ("retraction of publication", "retraction"),
+    ("editorial", "editorial"),
+    ("letter", "letter"),
+    ("news", "news"),
+)
+
+
+def _doc_type(result: dict[str, Any], pub_types: list[str]) -> str:
+    """What the record is: a preprint (source PPR, or typed so), an erratum, editorial, letter, news item, or an article."""
+    types = {t.strip().lower() for value in pub_types for t in value.split(";") if t.strip()}
+    if str(result.get("source") or "").upper() == "PPR":
+        return "preprint"
+    for name, doc_type in PUB_TYPE_DOC_TYPES:
+        if name in types:
+            return doc_type
+    return "journal_article"

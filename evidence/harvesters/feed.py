@@ -8,7 +8,7 @@ from typing import Any
 import feedparser
 
 from evidence.config import Source
-from evidence.extract import html_candidate, lines_of, parse_date, safe_link, soup_of
+from evidence.extract import html_candidate, local_day, markup_text, safe_link
 from evidence.fetch import Fetcher, FetchError, Response
 from evidence.harvesters import HarvestItem, SourceError, extracted
 from evidence.harvesters.safexml import refuse_hostile_xml
@@ -67,6 +67,16 @@ def entries(source: Source, fetcher: Fetcher, response: Response) -> Iterator[Ha
         yield _from_entry(source, entry, link, title, summary, _entry_publisher(entry) or publisher)
 
 
+def from_entry(source: Source, entry: Any, link: str, feed_publisher: str | None = None) -> Candidate:
+    """The candidate of one parsed feed entry as the harvester stores it, from the entry's own fields (`link` given)."""
+    return _from_entry(source, entry, link, _plain(entry.get("title")), _entry_summary(entry), _entry_publisher(entry) or feed_publisher)
+
+
+def entry_link(entry: Any) -> str | None:
+    """The entry's http(s) link: its alternate link, else a permalink guid."""
+    return _entry_link(entry)
+
+
 def _from_entry(source: Source, entry: Any, link: str, title: str, summary: str, publisher: str | None) -> Candidate:
     authors = [a.get("name", "").strip() for a in entry.get("authors", []) if a.get("name")]
     if not authors and entry.get("author"):
@@ -105,7 +115,8 @@ def _from_page(source: Source, fetcher: Fetcher, link: str, entry: Any, title: s
 def _entry_publisher(entry: Any) -> str | None:
     """An entry's own publisher: dc:publisher, or the title of its RSS <source> (digest feeds mix publishers)."""
     source = entry.get("source") or {}
-    name = entry.get("publisher") or (source.get("title") if isinstance(source, dict) else None)
+    detail = entry.get("publisher_detail") or {}
+    name = (detail.get("name") if isinstance(detail, dict) else None) or entry.get("publisher") or (source.get("title") if isinstance(source, dict) else None)
     return _plain(name) or None
 
 
@@ -125,6 +136,15 @@ def _entry_summary(entry: Any) -> str:
 
 
 def _entry_date(entry: Any) -> str | None:
+    """The entry's date as its publisher wrote it: the calendar day of the raw string, in the offset it was written
+    with (feedparser's *_parsed values are shifted to UTC, a day off for an evening in New York or a morning in
+    Adelaide, and it reads "2020/1/10" as 1 December); feedparser's value only when the string says nothing."""
+    for key in ("published", "updated", "created", "dc_date"):
+        raw = entry.get(key)
+        if raw:
+            found = local_day(raw)
+            if found and len(found) == 10:
+                return found
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         value = entry.get(key)
         if value:
@@ -132,18 +152,9 @@ def _entry_date(entry: Any) -> str | None:
                 return time.strftime("%Y-%m-%d", value)
             except (TypeError, ValueError):
                 continue
-    for key in ("published", "updated", "dc_date"):
-        if entry.get(key):
-            found = parse_date(entry.get(key))
-            if found:
-                return found
     return None
 
 
-def _plain(html: Any) -> str:
-    if not html:
-        return ""
-    text = str(html)
-    if "<" not in text and "&" not in text:
-        return " ".join(text.split())
-    return " ".join(lines_of(soup_of(text).get_text("\n"))).strip()
+def _plain(markup: Any) -> str:
+    """Feed text (sanitised HTML from feedparser) as plain text: tags dropped without splitting words, entities decoded once."""
+    return markup_text(markup)

@@ -1,18 +1,21 @@
 """GOV.UK: the search API (paged with start/count), then the content API for each result."""
 from __future__ import annotations
 
+import html
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from evidence.config import Source
 from evidence.extract import (
+    DOCUMENT_EXTENSIONS,
     document_links,
     find_money,
     find_sample_size,
     lines_of,
+    local_day,
+    london,
     page_text,
-    parse_date,
     safe_link,
     soup_of,
 )
@@ -22,28 +25,51 @@ from evidence.models import Candidate, ItemFailure
 
 WWW = "https://www.gov.uk"
 ASSETS = "https://assets.publishing.service.gov.uk"
-# GOV.UK document types, in the catalogue's words.
+LONDON = london()  # GOV.UK's publication days are London's
+# GOV.UK document types, in the catalogue's words; a type not listed is kept as GOV.UK names it. Speeches, statements
+# and authored articles are what they are, not guidance; the raw type is kept in extra["govuk_document_type"].
 DOC_TYPES = {
     "research": "research_report",
     "independent_report": "research_report",
     "official_statistics": "statistics",
     "national_statistics": "statistics",
     "statistical_data_set": "statistics",
+    "official_statistics_announcement": "statistics_announcement",
+    "national_statistics_announcement": "statistics_announcement",
+    "statistics_announcement": "statistics_announcement",
     "guidance": "guidance",
     "statutory_guidance": "guidance",
     "detailed_guide": "guidance",
+    "guide": "guidance",
+    "answer": "guidance",
     "policy_paper": "policy",
     "impact_assessment": "policy",
+    "consultation": "consultation",
     "consultation_outcome": "consultation",
     "open_consultation": "consultation",
     "closed_consultation": "consultation",
+    "call_for_evidence": "consultation",
+    "open_call_for_evidence": "consultation",
+    "closed_call_for_evidence": "consultation",
+    "call_for_evidence_outcome": "consultation",
     "news_story": "news",
     "press_release": "news",
+    "world_news_story": "news",
+    "government_response": "news",
+    "speech": "speech",
+    "oral_statement": "statement",
+    "written_statement": "statement",
+    "authored_article": "comment",
     "html_publication": "report",
+    "document_collection": "collection",
+    "case_study": "case_study",
+    "corporate_report": "corporate_report",
     "promotional": "promotional",
     "transparency": "transparency",
     "form": "form",
     "foi_release": "foi_release",
+    "notice": "notice",
+    "regulation": "regulation",
 }
 
 
@@ -79,7 +105,7 @@ def _item(source: Source, fetcher: Fetcher, result: Any) -> Iterator[HarvestItem
         url = safe_link(link)
         if url:
             yield Candidate(url=url, title=str(result.get("title") or url), publisher=source.publisher,
-                            summary=str(result.get("description") or ""), published=parse_date(result.get("public_timestamp")),
+                            summary=str(result.get("description") or ""), published=local_day(result.get("public_timestamp"), LONDON),
                             doc_type=source.doc_type, text=f"{result.get('title', '')}\n\n{result.get('description', '')}")
         return
     path = "/" + link.lstrip("/")
@@ -107,9 +133,10 @@ def from_content(item: dict[str, Any], source: Source | None = None) -> Candidat
         raise ValueError("content item without base_path or title")
     details = item.get("details") or {}
     links = item.get("links") or {}
-    organisations = [o.get("title") for o in links.get("organisations", []) if isinstance(o, dict) and o.get("title")]
-    primary = [o.get("title") for o in links.get("primary_publishing_organisation", []) if isinstance(o, dict) and o.get("title")]
-    publisher = (primary or organisations or [source.publisher if source else None])[0]
+    organisations = _names(links.get("organisations"))
+    primary = _names(links.get("primary_publishing_organisation"))
+    named = primary or organisations
+    publisher = named[0] if named else (source.publisher if source else None)
     body_html = details.get("body") or ""
     body_text = page_text(soup_of(body_html)) if body_html else ""
     description = str(item.get("description") or "")
@@ -127,7 +154,9 @@ def from_content(item: dict[str, Any], source: Source | None = None) -> Candidat
         title=str(item["title"]),
         publisher=publisher,
         authors=[],
-        published=parse_date(item.get("first_published_at") or details.get("first_public_at") or item.get("public_updated_at")),
+        # details.first_public_at is the publication date where given (first_published_at can be when the page moved
+        # to GOV.UK, years later); the day is London's, whatever offset the timestamp was written in.
+        published=local_day(details.get("first_public_at") or item.get("first_published_at") or item.get("public_updated_at"), LONDON),
         doc_type=DOC_TYPES.get(document_type, document_type or (source.doc_type if source else None)),
         summary=description or body_text[:1500],
         text=text,
@@ -138,8 +167,16 @@ def from_content(item: dict[str, Any], source: Source | None = None) -> Candidat
     )
 
 
+def _names(organisations: Any) -> list[str]:
+    """Organisation titles, HTML entities decoded once ("Department for Business, Innovation &amp; Skills")."""
+    if not isinstance(organisations, list):
+        return []
+    return [html.unescape(str(o["title"])).strip() for o in organisations if isinstance(o, dict) and o.get("title")]
+
+
 def _attachments(details: dict[str, Any]) -> list[dict[str, str]]:
-    """details.attachments (current schema), falling back to the HTML of details.documents (older)."""
+    """Every attachment: details.attachments (current schema), else each embedded attachment of the older
+    details.documents HTML (PDFs, spreadsheets, archives and HTML publications alike)."""
     found: list[dict[str, str]] = []
     for attachment in details.get("attachments") or []:
         if not isinstance(attachment, dict):
@@ -147,17 +184,48 @@ def _attachments(details: dict[str, Any]) -> list[dict[str, str]]:
         url = safe_link(_absolute(str(attachment.get("url") or "")))
         if not url:
             continue
-        content_type = str(attachment.get("content_type") or "")
-        kind = "pdf" if "pdf" in content_type or url.lower().endswith(".pdf") else (attachment.get("attachment_type") or "file")
-        found.append({"url": url, "title": str(attachment.get("title") or url.rsplit("/", 1)[-1]), "type": str(kind)})
+        kind = _kind(url, str(attachment.get("content_type") or ""), str(attachment.get("attachment_type") or "file"))
+        found.append({"url": url, "title": str(attachment.get("title") or url.rsplit("/", 1)[-1]), "type": kind})
     if found:
         return found
+    seen: set[str] = set()
     for fragment in details.get("documents") or []:
-        if isinstance(fragment, str):
-            for link in document_links(soup_of(fragment), WWW + "/"):
-                if link not in found:
-                    found.append(link)
+        if not isinstance(fragment, str):
+            continue
+        soup = soup_of(fragment)
+        for section in soup.select("section.attachment"):
+            anchor = (section.select_one(".title a[href]") or section.select_one(".download a[href]")
+                      or next((a for a in section.select("a[href]") if not str(a["href"]).endswith("/preview")), None))
+            if anchor is None:
+                continue
+            url = safe_link(_absolute(str(anchor["href"])))
+            heading = section.select_one(".title")
+            if not url or url in seen:
+                continue
+            seen.add(url)
+            label = section.select_one(".type")
+            declared = label.get_text(" ", strip=True).lower() if label else ""
+            kind = _kind(url, "", "html" if declared == "html" else "file")
+            title = (heading or anchor).get_text(" ", strip=True)
+            found.append({"url": url, "title": title[:300] or url.rsplit("/", 1)[-1], "type": kind})
+        for section in soup.select("section.attachment"):
+            section.decompose()
+        for link in document_links(soup, WWW + "/"):  # documents linked outside an attachment section
+            if link["url"] not in seen:
+                seen.add(link["url"])
+                found.append(link)
     return found
+
+
+def _kind(url: str, content_type: str, fallback: str) -> str:
+    """An attachment's type: its file extension when it has a known one, else what GOV.UK calls it."""
+    path = urlsplit(url).path.lower()
+    extension = next((ext for ext in DOCUMENT_EXTENSIONS if path.endswith("." + ext)), None)
+    if extension:
+        return extension
+    if "pdf" in content_type:
+        return "pdf"
+    return fallback
 
 
 def _absolute(url: str) -> str:

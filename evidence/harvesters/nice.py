@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 from evidence.config import Source
-from evidence.extract import html_candidate, lines_of, parse_date, safe_link, soup_of
+from evidence.extract import html_candidate, local_day, markup_text, safe_link, soup_of
 from evidence.fetch import Fetcher, FetchError, Response
 from evidence.harvesters import HarvestItem, SourceError, extracted
 from evidence.models import Candidate, ItemFailure
@@ -83,7 +83,7 @@ def _document(source: Source, fetcher: Fetcher, document: dict[str, Any], listin
         yield ItemFailure(listing_url, "listing entry is not an object")
         return
     url = safe_link(urljoin(listing_url, str(document.get("url") or document.get("pathAndQuery") or "")))
-    title = " ".join(lines_of(soup_of(str(document.get("titleNoHtml") or document.get("title") or "")).get_text(" ")))
+    title = markup_text(document.get("titleNoHtml") or document.get("title"))
     if not url or not title:
         yield ItemFailure(listing_url, f"guidance entry {document.get('guidanceRef') or document.get('id')} has no link or title")
         return
@@ -111,16 +111,35 @@ def _document(source: Source, fetcher: Fetcher, document: dict[str, Any], listin
 
 def _from_listing(source: Source, document: dict[str, Any], url: str, title: str) -> Candidate:
     kinds = [str(k) for k in (document.get("niceGuidanceType") or []) + (document.get("niceDocType") or [])]
-    summary = " ".join(lines_of(soup_of(str(document.get("metaDescription") or document.get("abstract") or document.get("teaser") or "")).get_text(" ")))
+    summary = markup_text(document.get("metaDescription") or document.get("abstract") or document.get("teaser"))
     reference = document.get("guidanceRef")
     return Candidate(
         url=url,
         title=title,
         publisher=source.publisher or "NICE",
-        published=parse_date(document.get("publicationDate")),
-        doc_type=source.doc_type or ("guideline" if any("guid" in k.lower() for k in kinds) else "guidance"),
+        published=local_day(document.get("publicationDate")),
+        doc_type=source.doc_type or _doc_type(document, kinds),
         summary=summary if summary != reference else "",
         text=f"{title}\n\n{summary}",
         project_ref=str(reference) if reference else None,
-        extra={"nice_types": kinds, "last_updated": parse_date(document.get("lastUpdated")), "status": document.get("guidanceStatus")},
+        extra={"nice_types": kinds, "last_updated": local_day(document.get("lastUpdated")), "status": document.get("guidanceStatus"),
+               "nice_source": document.get("sourceName") or document.get("niceResultType")},
     )
+
+
+def _doc_type(document: dict[str, Any], kinds: list[str]) -> str:
+    """What NICE says the document is: a guideline (NICE, clinical, social care, public health guidelines), a quality
+    standard, an indicator, a research recommendation, a topic page, else guidance (technology appraisals,
+    interventional procedures, diagnostics, advice)."""
+    lowered = [k.lower() for k in kinds] + [str(document.get(key) or "").lower() for key in ("sourceName", "niceResultType")]
+    if any("guideline" in k for k in lowered):
+        return "guideline"
+    if any("quality standard" in k for k in lowered):
+        return "quality_standard"
+    if any(k.startswith("indicator") for k in lowered):
+        return "indicator"
+    if any("research recommendation" in k for k in lowered):
+        return "research_recommendation"
+    if any("topic page" in k for k in lowered):
+        return "topic_page"
+    return "guidance"
