@@ -133,7 +133,7 @@ def review_queue(session: Session, limit: int = 20) -> list[dict[str, Any]]:
     rows = session.exec(select(Record).where(col(Record.needs_review).is_(True), col(Record.curated).is_(False))
                         .order_by(col(Record.confidence), col(Record.id)).limit(limit)).all()
     return [{"id": r.id, "confidence": r.confidence, "study_design": r.study_design, "direction": r.direction,
-             "needs_review": r.needs_review, "title": r.title, "url": r.url} for r in rows]
+             "title": r.title, "url": r.url} for r in rows]  # every row needs review: the queue is of those
 
 
 MIN_CURATED_TO_RETRAIN = 5  # fewer curator decisions than this since the model was trained: nothing to learn yet

@@ -74,8 +74,13 @@ def labelled_examples(corpus: Path = DEFAULT_CORPUS, labels: Path = LABELS) -> l
 
     if not corpus.exists():
         return []
+    try:
+        items = labelled_set(corpus, labels)
+    except ValueError as exc:  # a label no longer matches its text (a recording or harvester changed): never train on it
+        log.warning("labelled set not used: %s", exc)
+        return []
     examples = []
-    for item in labelled_set(corpus, labels):
+    for item in items:
         if item.held_out or not item.study_design:
             continue
         result = classify_item(item, learned=False)
