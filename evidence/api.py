@@ -57,6 +57,7 @@ class ReclassifyReport:
     records: int
     corrections: int
     warnings: list[str] = field(default_factory=list)
+    model: str = ""  # what retraining the learned layer decided, with its figures
 
 
 @dataclass
@@ -207,10 +208,11 @@ class Catalogue:
 
     def reclassify(self, curation_file: str | None = None, progress: Callable[[int, int], None] | None = None, *,
                    scope: Scope | None = None) -> ReclassifyReport:
-        """Classify and screen every record again (current taxonomy and `scope`), laying curation over it; progress(done, total).
+        """Retrain the learned layer from curation, then classify and screen every record again (current taxonomy and
+        `scope`), laying curation over it; progress(done, total).
 
         A `curation_file` named must exist: a mistyped name would otherwise undo every correction."""
-        from evidence.classify.apply import orphan_warnings, reclassify
+        from evidence.classify.apply import orphan_warnings, reclassify, retrain_from_curation
         from evidence.classify.taxonomy import load_taxonomy
         from evidence.curation import load_curation
 
@@ -219,12 +221,13 @@ class Catalogue:
         done = 0
         with Session(self.engine) as session:
             total = session.exec(select(func.count()).select_from(Record)).one()
+            retraining = retrain_from_curation(session, curation)
             for done in reclassify(session, curation, scope=scope or Scope()):
                 if progress:
                     progress(done, total)
             warnings = curation.warnings + orphan_warnings(session, curation)
         log.info("reclassified %d records, %d corrections", done, len(curation.corrections))
-        return ReclassifyReport(done, len(curation.corrections), warnings)
+        return ReclassifyReport(done, len(curation.corrections), warnings, f"model {retraining.reason}")
 
     def review(self, limit: int = 20) -> list[dict[str, Any]]:
         """The records a curator should check first (least confident, not yet checked)."""

@@ -293,6 +293,7 @@ def reclassify(ctx: click.Context, curation_file: str | None, config_path: str) 
         report = cat.reclassify(curation_file, progress, scope=scope)
     for warning in report.warnings:
         terminal.warn(warning)
+    terminal.say(report.model)
     terminal.say(f"Reclassified {report.records} records ({report.corrections} curated corrections applied where their record exists).")
 
 

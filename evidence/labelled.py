@@ -10,6 +10,10 @@ Read at run time from ../shared/corpus (never copied into the project):
 - UK children's social care publications (peer/uk_cse): design, direction, interventions and
   outcomes labelled by hand in tests/fixtures/labels/uk_cse.yaml, each field only where the text
   lets a reader tell (the texts stay in ../shared; full texts are read with pyarrow).
+- Real GOV.UK content items, feed entries and PDFs (real/, samples/guardian-rss): labelled by hand in
+  govuk_real.yaml, feeds_real.yaml and pdfs_real.yaml beside uk_cse.yaml, each text built by the
+  project's own harvester code exactly as a harvest would present it (title, description, body).
+Every hand label follows evidence/classify/CONVENTIONS.md.
 A stable hash of each item's id splits the set: about 30% may be looked at while tuning the
 rules, the rest is held out and only measured. Items labelled later for tuning (`split: tuning`)
 are never held out, so the held-out part stays the one measured before.
@@ -24,6 +28,7 @@ import xml.etree.ElementTree as ET  # noqa: S405 - files of a fixed, trusted cor
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 import yaml
 
@@ -44,6 +49,10 @@ class LabelledText:
     publisher: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
     tuning_only: bool = False  # labelled later, for tuning: never in the held-out part
+    covers_design: str | None = None  # news and commentary: the design of the study covered
+    ongoing: bool | None = None  # a protocol, registration or planned study without results
+    pairs: dict[tuple[str, str], str] | None = None  # (intervention, outcome) -> that pair's direction
+    metadata: dict[str, Any] = field(default_factory=dict)  # what a harvester would hand the classifier (pub types, registry fields)
 
     @property
     def held_out(self) -> bool:
@@ -98,14 +107,14 @@ def pubmed(corpus: Path) -> Iterator[LabelledText]:
             abstract = " ".join(" ".join("".join(a.itertext()).split()) for a in article.iter("AbstractText"))
             if not pmid or pmid in seen or len(abstract) < 200:
                 continue
-            types = {(t.text or "").strip() for t in article.iter("PublicationType")}
-            types |= {(d.text or "").strip() for d in article.iter("DescriptorName")}
+            pub_types = sorted({(t.text or "").strip() for t in article.iter("PublicationType")} - {""})
+            types = set(pub_types) | {(d.text or "").strip() for d in article.iter("DescriptorName")}
             design = design_from_types(types)
             if design is None:
                 continue
             seen.add(pmid)
             yield LabelledText(id=f"pmid:{pmid}", origin="pubmed", text=f"{title}\n\n{abstract}", title=title, study_design=design,
-                               extra={"types": "; ".join(sorted(t for t in types if t))[:300]})
+                               extra={"types": "; ".join(sorted(t for t in types if t))[:300]}, metadata={"pub_types": pub_types})
 
 
 def clinical_trials(corpus: Path) -> Iterator[LabelledText]:
@@ -138,7 +147,11 @@ def clinical_trials(corpus: Path) -> Iterator[LabelledText]:
         if design and len(summary) >= 100:
             yield LabelledText(id=label["nct_id"], origin="clinicaltrials.gov", text=f"{title}\n\n{summary}\n\n{detail}"[:6000],
                                title=title, study_design=design,
-                               extra={"allocation": label["allocation"], "model": label["intervention_model"] or label["observational_model"]})
+                               extra={"allocation": label["allocation"], "model": label["intervention_model"] or label["observational_model"]},
+                               metadata={"study_type": label["study_type"], "allocation": label["allocation"],
+                                         "intervention_model": label["intervention_model"], "observational_model": label["observational_model"],
+                                         "overall_status": root.findtext("overall_status") or "",
+                                         "has_results": root.find("clinical_results") is not None})
 
 
 def europepmc(corpus: Path) -> Iterator[LabelledText]:
@@ -154,7 +167,8 @@ def europepmc(corpus: Path) -> Iterator[LabelledText]:
         if design and len(abstract) >= 200:
             title = result.get("title") or ""
             yield LabelledText(id=f"epmc:{result.get('id')}", origin="europepmc", text=f"{title}\n\n{' '.join(abstract.split())}",
-                               title=title, study_design=design, extra={"types": "; ".join(sorted(types))})
+                               title=title, study_design=design, extra={"types": "; ".join(sorted(types))},
+                               metadata={"pub_types": sorted((result.get("pubTypeList") or {}).get("pubType") or [])})
 
 
 def seeds(corpus: Path) -> Iterator[LabelledText]:
@@ -211,14 +225,109 @@ def uk_cse(corpus: Path, labels_path: Path) -> Iterator[LabelledText]:
         entry = index[label["id"]]
         title = _uk_cse_title(entry["name"])
         body = full[label["id"]][:FULL_TEXT_CHARS] if label["text"] == "full" else entry["excerpt"]
-        tags = {key: set(label[key]) if key in label else None for key in ("interventions", "outcomes")}
         yield LabelledText(id=f"uk_cse:{label['id']}", origin="uk_cse", text=f"{title}\n\n{' '.join(body.split())}", title=title,
-                           study_design=label.get("study_design"), direction=label.get("direction"),
-                           interventions=tags["interventions"], outcomes=tags["outcomes"], extra={"note": label.get("note", "")},
-                           tuning_only=label.get("split") == "tuning")
+                           **hand_fields(label))
+
+
+def hand_fields(label: dict[str, Any]) -> dict[str, Any]:
+    """The hand-labelled fields of one label entry as LabelledText arguments (None: not labelled)."""
+    tags = {key: set(label[key]) if key in label else None for key in ("interventions", "outcomes")}
+    pairs = {(pair["intervention"], pair["outcome"]): pair["direction"] for pair in label["pairs"]} if "pairs" in label else None
+    ongoing = bool(label["ongoing"]) if "ongoing" in label else (False if "study_design" in label else None)
+    return {"study_design": label.get("study_design"), "direction": label.get("direction"), "covers_design": label.get("covers_design"),
+            "ongoing": ongoing, "interventions": tags["interventions"], "outcomes": tags["outcomes"], "pairs": pairs,
+            "extra": {"note": str(label.get("note", ""))}, "tuning_only": label.get("split") == "tuning"}
+
+
+def _hand_labels(labels_path: Path) -> list[dict[str, Any]]:
+    return yaml.safe_load(labels_path.read_text(encoding="utf-8")) or []
+
+
+def _checked_title(labels_path: Path, label: dict[str, Any], title: str) -> None:
+    """A label names its text's title, so a changed recording or harvester cannot silently relabel another text."""
+    if " ".join(str(label.get("title", "")).split()) != " ".join(title.split()):
+        raise ValueError(f"{labels_path.name}: {label['file']}: the text's title is {title!r}, the label says {label.get('title')!r}")
+
+
+def govuk_real(corpus: Path, labels_path: Path) -> Iterator[LabelledText]:
+    """Real GOV.UK content items (real/govuk-content*), each as the GOV.UK harvester presents it."""
+    from evidence.harvesters.govuk import from_content
+
+    for label in _hand_labels(labels_path):
+        path = corpus / label["file"]
+        if not path.exists():
+            continue
+        candidate = from_content(json.loads(path.read_text(encoding="utf-8")))
+        _checked_title(labels_path, label, candidate.title)
+        extra = {"govuk_document_type": str(candidate.extra.get("govuk_document_type", ""))}
+        fields = hand_fields(label)
+        fields["extra"] = {**extra, **fields["extra"]}
+        yield LabelledText(id=f"govuk:{'/'.join(Path(label['file']).parts[-2:])}", origin="govuk", text=candidate.text,
+                           title=candidate.title, doc_type=candidate.doc_type, publisher=candidate.publisher,
+                           metadata=dict(candidate.extra), **fields)
+
+
+def feeds_real(corpus: Path, labels_path: Path) -> Iterator[LabelledText]:
+    """Real feed entries (real/feeds, samples/guardian-rss), each as the feed harvester presents it; keyed by file and title."""
+    from evidence.config import Source
+    from evidence.fetch import Fetcher, Response
+    from evidence.harvesters import feed
+    from evidence.models import Candidate
+
+    by_file: dict[str, list[Candidate]] = {}
+    for label in _hand_labels(labels_path):
+        path = corpus / label["file"]
+        if not path.exists():
+            continue
+        if label["file"] not in by_file:
+            url = f"https://feeds.invalid/{path.name}"
+            source = Source(id="labelled", name=path.name, kind="feed", url=url, detail=False)
+            response = Response(url=url, status=200, headers={"content-type": "application/xml"}, body=path.read_bytes())
+            # detail=False: the harvester reads each entry from the feed itself and never fetches
+            by_file[label["file"]] = [c for c in feed.entries(source, cast(Fetcher, None), response) if isinstance(c, Candidate)]
+        wanted = " ".join(str(label.get("title", "")).split())
+        found = [c for c in by_file[label["file"]] if " ".join(c.title.split()) == wanted]
+        if len(found) != 1:
+            raise ValueError(f"{labels_path.name}: {label['file']}: {len(found)} entries titled {wanted!r}")
+        candidate = found[0]
+        yield LabelledText(id=f"feed:{path.name}#{candidate.url}", origin="feed", text=candidate.text, title=candidate.title,
+                           doc_type=candidate.doc_type, publisher=candidate.publisher, metadata=dict(candidate.extra), **hand_fields(label))
+
+
+def pdfs_real(corpus: Path, labels_path: Path) -> Iterator[LabelledText]:
+    """Real PDFs (real/pdfs), each as the PDF harvester presents it."""
+    from evidence.extract import pdf_candidate
+
+    for label in _hand_labels(labels_path):
+        path = corpus / label["file"]
+        if not path.exists():
+            continue
+        candidate = pdf_candidate(path.read_bytes(), f"https://pdfs.invalid/{path.name}")
+        _checked_title(labels_path, label, candidate.title)
+        yield LabelledText(id=f"pdf:{path.name}", origin="pdf", text=candidate.text, title=candidate.title,
+                           doc_type=candidate.doc_type, publisher=candidate.publisher, metadata=dict(candidate.extra), **hand_fields(label))
+
+
+# Hand label files read from the folder of uk_cse.yaml, and the loader of each.
+HAND_LABEL_FILES = {"govuk_real.yaml": govuk_real, "feeds_real.yaml": feeds_real, "pdfs_real.yaml": pdfs_real}
+
+
+def hand_labelled(corpus: Path, folder: Path) -> Iterator[LabelledText]:
+    """The texts of every hand label file in `folder` besides uk_cse.yaml (none when ../shared is absent)."""
+    for name, loader in HAND_LABEL_FILES.items():
+        if (folder / name).exists():
+            yield from loader(corpus, folder / name)
 
 
 def labelled_set(corpus: Path, uk_cse_labels: Path | None = None) -> list[LabelledText]:
-    """Every labelled text available under `corpus` (../shared/corpus)."""
-    hand = [*uk_cse(corpus, uk_cse_labels)] if uk_cse_labels else []
+    """Every labelled text available under `corpus` (../shared/corpus); hand label files are read beside `uk_cse_labels`."""
+    hand = [*uk_cse(corpus, uk_cse_labels), *hand_labelled(corpus, uk_cse_labels.parent)] if uk_cse_labels else []
     return [*seeds(corpus), *hand, *pubmed(corpus), *clinical_trials(corpus), *europepmc(corpus)]
+
+
+def classify_item(item: LabelledText, *, metadata: bool = True, learned: bool = True) -> Any:
+    """Classify a labelled text as a harvest would: its doc_type, publisher and (with `metadata`) the source's metadata."""
+    from evidence.classify import classify
+
+    return classify(item.text, title=item.title, doc_type=item.doc_type if metadata else None,
+                    publisher=item.publisher if metadata else None, metadata=item.metadata if metadata else None, learned=learned)

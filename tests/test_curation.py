@@ -352,7 +352,7 @@ def test_a_curated_record_carries_what_the_site_shows_instead_of_the_machines_ph
     assert curation["replaced"]["evidence_level"] == {"machine": 1, "curator": 4}
     pairs = one(demo, "secure accommodation").classification["pairs"]
     assert {"intervention": "foster-care", "outcome": "placement-stability", "direction": "positive", "basis": "curator"}.items() <= \
-        next(p for p in pairs if p["intervention"] == "foster-care").items()
+        next(p for p in pairs if (p["intervention"], p["outcome"]) == ("foster-care", "placement-stability")).items()
     engine = catalogue.connect(demo)
     with Session(engine) as session:
         kinds = {(t.kind, t.tag, t.curated) for t in session.exec(select(RecordTag).where(RecordTag.record_id == record.id)).all()}

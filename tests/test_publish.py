@@ -16,6 +16,7 @@ from sqlmodel import Session, select
 
 from evidence import catalogue
 from evidence.classify.apply import classify_record_hook
+from evidence.classify.taxonomy import load_taxonomy
 from evidence.cli import cli
 from evidence.curation import Curation
 from evidence.models import Candidate, Record, utcnow
@@ -67,14 +68,16 @@ def test_every_page_type_is_built(site, demo_records):
 def test_map_has_every_intervention_and_outcome_with_text_counts_and_gaps(site):
     page = soup(site / "map.html")
     table = page.select_one("table.map")
-    assert len(table.select("tbody tr")) == 18 and len(table.select("thead th")) == 11
+    taxonomy = load_taxonomy()  # one row per intervention, one column per outcome (and the row headers')
+    assert len(table.select("tbody tr")) == len(taxonomy.ids("interventions"))
+    assert len(table.select("thead th")) == len(taxonomy.ids("outcomes")) + 1
     filled = table.select("td[data-i] a")
     gaps = table.select("td.gap-absolute")
     assert filled and gaps
     for link in filled:
         assert re.match(r"\d+ \(L[0-5–]\)", link.get_text(" ", strip=True))  # the count is text, not colour alone
         assert (site / link["href"]).is_file()
-    keeping_safe_cell = table.select_one("td[data-i='education-prevention'][data-o='cse-risk']")
+    keeping_safe_cell = table.select_one("td[data-i='education-prevention'][data-o='placement-stability']")  # CSE as topic is no outcome
     assert keeping_safe_cell is not None and "⊘" in keeping_safe_cell.get_text()  # "did not have a positive impact"
 
 
@@ -124,7 +127,9 @@ def test_downloads_parse(site, demo_records):
     library = bibtexparser.parse_string((site / "downloads/catalogue.bib").read_text(encoding="utf-8"))
     assert len(library.entries) == demo_records and not library.failed_blocks
     cells = json.loads((site / "downloads/map.json").read_text(encoding="utf-8"))["cells"]
-    assert len(cells) == 180 and {c["gap"] for c in cells} >= {"absolute", None}
+    taxonomy = load_taxonomy()
+    assert len(cells) == len(taxonomy.ids("interventions")) * len(taxonomy.ids("outcomes"))
+    assert {"absolute"} <= {c["gap"] for c in cells} <= {"absolute", "synthesis", None}
 
 
 def test_every_feed_parses_and_uses_the_base_url(site, demo_records):

@@ -8,6 +8,7 @@ from sqlmodel import Session, col, select
 
 from evidence.catalogue import TagRows, replace_tags
 from evidence.classify import Classification, classify
+from evidence.classify.design import EVIDENCE_LEVELS
 from evidence.config import Scope
 from evidence.curation import Correction, Curation, apply_correction, load_curation, restore_machine_values
 from evidence.models import Record
@@ -22,17 +23,25 @@ def record_text(record: Record) -> str:
     return record.text or f"{record.title}\n\n{record.summary or ''}"
 
 
-def classify_record(record: Record) -> Classification:
-    """Run the classifier over one record, with what its metadata says about its kind."""
-    pub_types = (record.extra or {}).get("pub_types") if isinstance(record.extra, dict) else None
-    return classify(record_text(record), title=record.title, doc_type=record.doc_type, publisher=record.publisher,
-                    pub_types=pub_types)
+def classify_record(record: Record, learned: bool = True) -> Classification:
+    """Run the classifier over one record with its source's metadata (`record.extra`: GOV.UK document type,
+    publication types, NICE product types, registry fields, page metadata) and its doc_type and publisher."""
+    metadata = record.extra if isinstance(record.extra, dict) else {}
+    derived = (record.classification or {}).get("doc_type_derived") if isinstance(record.classification, dict) else None
+    doc_type = None if derived and record.doc_type == derived else record.doc_type  # never the classifier's own guess fed back
+    return classify(record_text(record), title=record.title, doc_type=doc_type, publisher=record.publisher, metadata=metadata,
+                    learned=learned)
 
 
 def apply_classification(session: Session, record: Record, result: Classification, correction: Correction | None,
                          scope: Scope | None = None) -> TagRows:
-    """Store a classification on a record, lay the curator's correction over it, screen it; returns the tag rows to write."""
+    """Store a classification on a record, lay the curator's correction over it, screen it; returns the tag rows to write.
+
+    `needs_review` comes from the classifier's calibrated confidence; a curator's check (any correction or
+    confirmation in curation.yaml) clears it.
+    """
     previous = (record.classification or {}).get("screening")
+    previous_derived = (record.classification or {}).get("doc_type_derived") if isinstance(record.classification, dict) else None
     restore_machine_values(record)
     record.classification = result.as_dict()
     record.study_design = result.study_design
@@ -40,14 +49,19 @@ def apply_classification(session: Session, record: Record, result: Classificatio
     record.direction = result.direction
     record.confidence = result.confidence
     record.curated = False
-    if not record.doc_type:
+    record.needs_review = result.needs_review
+    derived = record.doc_type if record.doc_type and record.doc_type == previous_derived else None
+    if not record.doc_type or derived:
         record.doc_type = _doc_type(record, result)
+        if record.doc_type:
+            record.classification["doc_type_derived"] = record.doc_type
     tags: dict[tuple[str, str], dict[str, Any]] = {}
     for kind_list, kind in KIND_OF_LIST.items():
         for tag in result.tags(kind_list):
             tags[(kind, tag.id)] = _row(record.id, kind, tag.id, tag.confidence, tag.direction, tag.evidence, False)
     if correction is not None:
-        apply_correction(record, tags, correction)
+        apply_correction(record, tags, correction)  # a curator's coding clears needs_review (unless codings conflict)
+    record.classification = {**(record.classification or {}), "needs_review": record.needs_review}
     screen_record(record, scope, correction, previous)
     session.add(record)
     return list(tags.values())
@@ -81,7 +95,10 @@ def classify_record_hook(curation: Curation | None = None, scope: Scope | None =
 
 
 def reclassify(session: Session, curation: Curation, batch: int = 500, scope: Scope | None = None) -> Iterator[int]:
-    """Re-run classification over every record (after a taxonomy change); yields progress counts."""
+    """Re-run classification over every record (after a taxonomy change); yields progress counts.
+
+    Retraining (`retrain_from_curation`, called by `Catalogue.reclassify`) comes first, so records get the model it keeps.
+    """
     done = 0
     ids = list(session.exec(select(Record.id)).all())
     for start in range(0, len(ids), batch):
@@ -112,7 +129,65 @@ def orphan_warnings(session: Session, curation: Curation) -> list[str]:
 
 
 def review_queue(session: Session, limit: int = 20) -> list[dict[str, Any]]:
-    """The least confident records not yet checked by a curator."""
-    rows = session.exec(select(Record).where(col(Record.curated).is_(False)).order_by(col(Record.confidence), col(Record.id)).limit(limit)).all()
+    """The records awaiting a curator's check (`needs_review`, not yet curated), least confident first."""
+    rows = session.exec(select(Record).where(col(Record.needs_review).is_(True), col(Record.curated).is_(False))
+                        .order_by(col(Record.confidence), col(Record.id)).limit(limit)).all()
     return [{"id": r.id, "confidence": r.confidence, "study_design": r.study_design, "direction": r.direction,
-             "title": r.title, "url": r.url} for r in rows]
+             "title": r.title, "url": r.url} for r in rows]  # every row needs review: the queue is of those
+
+
+MIN_CURATED_TO_RETRAIN = 5  # fewer curator decisions than this since the model was trained: nothing to learn yet
+
+
+def curated_examples(session: Session, curation: Curation) -> list[Any]:
+    """Every record a curator corrected or confirmed, as a training example (the design set, else the one confirmed)."""
+    from evidence.classify.taxonomy import lowered
+    from evidence.classify.train import example_from
+
+    examples = []
+    for record in session.exec(select(Record).where(col(Record.url).in_(list(curation.corrections)))).all():
+        correction = curation.for_url(record.url)
+        if correction is None:
+            continue
+        result = classify_record(record, learned=False)
+        design = str(correction.set.get("study_design") or record.study_design or result.study_design)
+        if design not in EVIDENCE_LEVELS:
+            continue
+        body = record_text(record)
+        if record.title and not body.lstrip().startswith(record.title.strip()[:60]):
+            body = f"{record.title}\n\n{body}"
+        examples.append(example_from(result, f"curation:{record.url}", design, lowered(body), "curation"))
+    return examples
+
+
+def retrain_from_curation(session: Session, curation: Curation) -> Any:
+    """Retrain the learned layer from the labelled set it can reach plus curation (see `train.retrain`).
+
+    Skipped when fewer than MIN_CURATED_TO_RETRAIN records are curated, or when the curated designs are the
+    ones the model in use was trained on; the result says what was decided and why.
+    """
+    import hashlib
+    import json
+    import os
+    from pathlib import Path
+
+    from evidence.classify.model import LOCAL_MODEL, load_model
+    from evidence.classify.train import Retraining, retrain
+
+    curated = curated_examples(session, curation)
+    digest = hashlib.sha1(json.dumps(sorted((e.id, e.design) for e in curated)).encode()).hexdigest()[:16]
+    current = load_model()
+    counts = {"labelled": 0, "curation": len(curated)}
+    if len(curated) < MIN_CURATED_TO_RETRAIN:
+        return Retraining(False, f"kept the model in use: {len(curated)} curated records (retraining needs {MIN_CURATED_TO_RETRAIN})", counts)
+    if current is not None and current.meta.get("curation_digest") == digest:
+        return Retraining(False, "kept the model in use: trained on these curator decisions already", counts)
+    out = Path(os.environ.get("EVIDENCE_MODEL") or LOCAL_MODEL)
+    outcome = retrain(curated, current, out)
+    if outcome.replaced:
+        from evidence.classify.model import DesignModel
+
+        model = DesignModel.from_json(json.loads(out.read_text(encoding="utf-8")))
+        model.meta["curation_digest"] = digest
+        model.save(out)
+    return outcome

@@ -42,11 +42,22 @@ def describe(result: Classification) -> str:
     level = "off the scale" if result.evidence_level is None else f"level {result.evidence_level}"
     lines = [f"Study design: {result.study_design} ({level}), confidence {result.confidence:.2f}",
              f"  why: {', '.join(r['phrase'] for r in result.rationale) or '-'}",
-             f"Direction of findings: {result.direction}"]
+             f"Direction of findings: {result.direction}" + (f" ({result.direction_reason})" if result.direction_reason else ""),
+             f"  why: {', '.join(repr(r['phrase']) for r in result.direction_rationale) or '-'}"]
+    if result.decided_by:
+        lines.insert(1, f"  genre decided by metadata: {result.decided_by['field']} = {result.decided_by['value']}")
+    if result.ongoing:
+        lines.insert(1, "  ongoing: a protocol or registration without results (off the evidence scale)")
+    if result.covers_design:
+        lines.insert(1, f"  covers a study of design: {result.covers_design}")
     for kind in ("interventions", "outcomes", "populations"):
         tags = result.tags(kind)
         lines.append(f"{kind.capitalize()}: {len(tags) or 'none'}")
         for tag in tags:
             direction = f" [{tag.direction}]" if tag.direction else ""
             lines.append(f"  {tag.id}{direction} ({tag.confidence:.2f}): {', '.join(e['phrase'] for e in tag.evidence)}")
+    lines.append(f"Pairs (intervention -> outcome): {len(result.pairs) or 'none'}")
+    for pair in result.pairs:
+        because = f"; because: {', '.join(repr(p) for p in pair.direction_evidence)}" if pair.direction_evidence else ""
+        lines.append(f"  {pair.intervention} -> {pair.outcome}: {pair.direction} ({pair.basis}, {pair.confidence:.2f}){because}")
     return "\n".join(lines)

@@ -7,13 +7,23 @@ import re
 from collections.abc import Container, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from evidence.config import ConfigError, read_yaml_with_lines, strip_lines
 
 TAXONOMY_PATH = Path(__file__).with_name("taxonomy.yaml")
 KINDS = ("interventions", "outcomes", "populations")
 MAX_EVIDENCE = 6  # phrases kept per tag as its "why"
+WEAK_ONLY_SCORE = 0.9  # below the tag threshold: an intervention needs one of its strong phrases
+
+
+class Compiled(NamedTuple):
+    """A compiled pattern with the literals one of which every match contains, and how far a match reaches (see `scan`)."""
+
+    pattern: re.Pattern[str]
+    literals: tuple[str, ...]  # () when no literal is required: the whole text is scanned
+    before: int  # how far a match can start before the literal: 0 when the pattern begins with it
+    tail: int  # how far a match can end after the literal's start
 
 
 @dataclass
@@ -24,14 +34,14 @@ class Term:
     kind: str
     label: str
     description: str
-    strong: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
-    weak: list[tuple[str, re.Pattern[str]]] = field(default_factory=list)
+    strong: list[Compiled] = field(default_factory=list)
+    weak: list[Compiled] = field(default_factory=list)
 
     @functools.cached_property
     def anchor_set(self) -> frozenset[str] | None:
         """Every pattern's anchor literal, or None when some pattern has none (it must always be tried)."""
-        literals = [literal for literal, _ in self.strong + self.weak]
-        return frozenset(literals) if all(literals) else None
+        patterns = self.strong + self.weak
+        return frozenset(lit for c in patterns for lit in c.literals) if all(c.literals for c in patterns) else None
 
 
 @dataclass
@@ -45,7 +55,7 @@ class Taxonomy:
 
     def anchors(self) -> list[str]:
         """Every pattern's anchor literal."""
-        return [literal for kind in self.terms.values() for term in kind.values() for literal, _ in term.strong + term.weak]
+        return [literal for kind in self.terms.values() for term in kind.values() for c in term.strong + term.weak for literal in c.literals]
 
     def ids(self, kind: str) -> list[str]:
         """The ids of one kind, in file order."""
@@ -86,37 +96,131 @@ def _compile(path: Path, kind: str, term_id: str, pattern: Any) -> re.Pattern[st
         raise ConfigError(f"{path}: {kind}.{term_id}: bad pattern {pattern!r} ({exc})") from None
 
 
-def _combined(path: Path, kind: str, term_id: str, patterns: list[Any]) -> list[tuple[str, re.Pattern[str]]]:
+def _combined(path: Path, kind: str, term_id: str, patterns: list[Any]) -> list[Compiled]:
     """The compiled patterns of a term, each with the literal it cannot match without (see `anchor`)."""
     if not isinstance(patterns, list):
         raise ConfigError(f"{path}: {kind}.{term_id}: `patterns` must be a list")
     compiled = [_compile(path, kind, term_id, p) for p in patterns]
-    return [(anchor(c.pattern), c) for c in compiled]
+    return [compiled_with_anchor(c) for c in compiled]
 
 
 def anchor(pattern: str) -> str:
     """The longest literal run every match must contain ("" if none): texts without it are skipped cheaply."""
+    literals = compiled_with_anchor(re.compile(pattern)).literals
+    return literals[0] if len(literals) == 1 else ""
+
+
+UNBOUNDED = -1
+WINDOW_SEARCH_MAX = 24  # more occurrences of the anchor than this: one scan of the whole text is cheaper
+MIN_LITERAL = 3
+LOOKAHEAD_MARGIN = 80  # characters a lookahead may read past a match (the window must not cut it short)
+
+
+def compiled_with_anchor(compiled: re.Pattern[str]) -> Compiled:
+    """A pattern with the literals one of which every match contains, and how far a match reaches around it.
+
+    A pattern that does not begin with a literal is tried by the regex engine at every position of the
+    text; knowing where its literal occurs (one Aho-Corasick pass, `Anchors.positions`) and how far a
+    match reaches around it, the search runs only in those windows. In order of preference: a literal
+    the pattern begins with; an alternation of literals it begins with ("(?:negative|adverse) effects");
+    the longest literal run anywhere in it; else none (the whole text is scanned).
+    """
     try:
         from re import _parser as sre_parse  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - Python < 3.11
         import sre_parse  # type: ignore[no-redef]
     try:
-        parsed = sre_parse.parse(pattern)
+        parsed = sre_parse.parse(compiled.pattern, compiled.flags & ~re.UNICODE)
     except re.error:
-        return ""
+        return Compiled(compiled, (), UNBOUNDED, UNBOUNDED)
+    state = parsed.state
     items = list(parsed)
-    # a pattern wrapped in one group: look inside it
-    while len(items) == 1 and items[0][0] is sre_parse.SUBPATTERN:
+    while len(items) == 1 and items[0][0] is sre_parse.SUBPATTERN:  # a pattern wrapped in one group: look inside it
         items = list(items[0][1][-1])
-    best, run = "", ""
-    for op, value in items:
+
+    lookahead = LOOKAHEAD_MARGIN if "(?=" in compiled.pattern or "(?!" in compiled.pattern else 0
+
+    def reach(part: list[Any]) -> int:
+        if not part:
+            return 0
+        width = sre_parse.SubPattern(state, part).getwidth()[1]
+        return UNBOUNDED if width >= 10_000 else int(width) + lookahead  # a lookahead reads past the match: give it room
+
+    def leading_literal(part: list[Any]) -> str:
+        run = ""
+        for op, value in part:
+            if op is not sre_parse.LITERAL:
+                break
+            run += chr(value)
+        return run
+
+    def branch_literals(item: Any) -> tuple[str, ...] | None:
+        op, value = item
+        if op is sre_parse.SUBPATTERN:
+            inner = list(value[-1])
+            return branch_literals(inner[0]) if len(inner) == 1 else None
+        if op is not sre_parse.BRANCH:
+            return None
+        heads = tuple(leading_literal(list(alt)) for alt in value[1])
+        return heads if all(len(h) >= MIN_LITERAL for h in heads) else None
+
+    first = leading_literal(items)
+    if len(first) >= MIN_LITERAL:
+        return Compiled(compiled, (first,), 0, reach(items))
+    if items and (heads := branch_literals(items[0])):
+        return Compiled(compiled, tuple(dict.fromkeys(heads)), 0, reach(items))
+    best, best_at, run, run_start = "", 0, "", 0
+    for index, (op, value) in enumerate(items):
         if op is sre_parse.LITERAL:
+            if not run:
+                run_start = index
             run += chr(value)
             if len(run) > len(best):
-                best = run
+                best, best_at = run, run_start
         else:
             run = ""
-    return best if len(best) >= 3 else ""
+    if len(best) >= MIN_LITERAL:
+        before = reach(items[:best_at])
+        tail = reach(items[best_at:])
+        return Compiled(compiled, (best,), max(before, 1) if before != UNBOUNDED else UNBOUNDED, tail)
+    for index, item in enumerate(items):
+        if heads := branch_literals(item):
+            return Compiled(compiled, tuple(dict.fromkeys(heads)), max(reach(items[:index]), 1) if index else 0, reach(items[index:]))
+    return Compiled(compiled, (), UNBOUNDED, UNBOUNDED)
+
+
+def scan(compiled: Compiled, low: str, positions: dict[str, list[int]] | None) -> Iterable[re.Match[str]]:
+    """`pattern.finditer(low)`, searching only around its literals' occurrences when they are known and few.
+
+    A pattern that begins with its one literal is left to the regex engine's own prefix search (fastest).
+    """
+    pattern, literals, before, tail = compiled
+    if positions is None or not literals:
+        return pattern.finditer(low)
+    if len(literals) == 1:
+        starts = positions.get(literals[0])
+        if not starts:
+            return ()
+        if before == 0:
+            return pattern.finditer(low, starts[0])
+    else:
+        groups = [positions[lit] for lit in literals if lit in positions]
+        if not groups:
+            return ()
+        starts = groups[0] if len(groups) == 1 else sorted(at for group in groups for at in group)
+    if before == UNBOUNDED or tail == UNBOUNDED or len(starts) > WINDOW_SEARCH_MAX:
+        return pattern.finditer(low, max(0, starts[0] - before) if before != UNBOUNDED else 0)
+    found: list[re.Match[str]] = []
+    last, size, reach = 0, len(low), tail + 1  # +1: an assertion after the match sees the real next character
+    for at in starts:
+        if at < last:
+            continue
+        lo = at - before
+        match = pattern.search(low, lo if lo > last else last, min(size, at + reach))
+        if match is not None and match.end() > match.start():
+            last = match.end()
+            found.append(match)
+    return found
 
 
 def _is_word(ch: str) -> bool:
@@ -200,13 +304,22 @@ class Anchors:
         """The anchor literals that occur in `low` (a lowered text)."""
         return set() if self._empty else {literal for _, literal in self._automaton.iter(low)}
 
+    def positions(self, low: str) -> dict[str, list[int]]:
+        """Where each anchor literal occurs in `low`: literal -> start offsets, in order."""
+        found: dict[str, list[int]] = {}
+        if not self._empty:
+            for end, literal in self._automaton.iter(low):
+                found.setdefault(literal, []).append(end - len(literal) + 1)
+        return found
+
 
 def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None,
-               present: Container[str] | None = None) -> tuple[float, list[Match]]:
+               present: Container[str] | None = None, positions: dict[str, list[int]] | None = None) -> tuple[float, list[Match]]:
     """Score a term against a text: strong matches count 1, weak 0.5, a match in the title counts double.
 
     `low` is `lowered(text)`, passed in when many terms are matched against one text; `present` is
-    the set of anchor literals found in it (`Anchors.found_in`), or None to search for each.
+    the set of anchor literals found in it (`Anchors.found_in`), or None to search for each; `positions`
+    where they occur (`Anchors.positions`), so that patterns are tried only around them.
     """
     if isinstance(present, (set, frozenset)) and term.anchor_set is not None and term.anchor_set.isdisjoint(present):
         return 0.0, []  # none of its literals is in the text: most terms, for most texts
@@ -215,10 +328,11 @@ def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None
     matches: list[Match] = []
     taken: list[tuple[int, int]] = []
     for patterns, weight, weak in ((term.strong, 1.0, False), (term.weak, 0.5, True)):
-        for literal, pattern in patterns:
-            if literal and literal not in present:
+        for compiled in patterns:
+            literals = compiled.literals
+            if len(literals) == 1 and literals[0] not in present:
                 continue
-            for found in pattern.finditer(low):
+            for found in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
                 start, end = found.span()
                 if start == end or (start > 0 and _is_word(low[start - 1])) or (end < len(low) and _is_word(low[end])):
                     continue  # matches stand on word boundaries
@@ -246,6 +360,8 @@ def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None
             weak_seen.add(key)
         uncorroborated_title_word = m.weak and m.start < title_end and not corroborated
         score += m.weight / 2 if uncorroborated_title_word else m.weight
+    if term.kind == "interventions" and matches and all(m.weak for m in matches) and len(weak_seen) < 2:
+        score = min(score, WEAK_ONLY_SCORE)  # one weak word alone, however often ("families"), names a topic, not a service: two different ones may
     return score, matches
 
 
