@@ -348,7 +348,7 @@ def pdf_text(name: str, title: bool = False) -> bytes:
 
 
 HTML_SOURCE = {"id": "reports", "kind": "html", "item": ".result", "title": ".result-title", "link": "a.read-more", "date": "time",
-               "next": "a.next", "max_pages": 2, "publisher": "Example publisher", "doc_type": "research_report", "params": {"sort": "newest"}}
+               "summary": ".result-summary", "next": "a.next", "max_pages": 2, "publisher": "Example publisher", "doc_type": "research_report", "params": {"sort": "newest"}}
 
 
 def test_html_listing_pages_and_detail_pages(server, tmp_path, fetcher):
@@ -356,9 +356,12 @@ def test_html_listing_pages_and_detail_pages(server, tmp_path, fetcher):
     candidates, failures, failure = harvest(tmp_path, fetcher, {**HTML_SOURCE, "url": server.url("/html/listing-1.html")})
     assert failure is None
     found = by_title(candidates)
-    assert len(candidates) == 6 and len(failures) == 2, (sorted(found), failures)
-    assert any("HTTP 404" in f.reason and f.url.endswith("/html/pages/gone") for f in failures)
-    assert any("no http(s) link" in f.reason for f in failures)
+    assert len(candidates) == 7 and len(failures) == 1, (sorted(found), failures)
+    assert "no http(s) link" in failures[0].reason
+    gone = found["Example: a report whose page has gone"]  # its page 404s: stored from the listing's fields, marked
+    assert gone.url == server.url("/html/pages/gone") and gone.extra["detail_error"] == "HTTP 404"
+    assert (gone.published, gone.publisher, gone.doc_type) == ("2019-11-05", "Example publisher", "research_report")
+    assert gone.summary == "An example report the listing still describes after its page was taken down."
     jtai = found["The multi-agency response to child sexual abuse in the family environment"]  # not the survey banner
     assert (jtai.publisher, jtai.published, jtai.doc_type) == ("Ofsted", "2020-02-27", "research_report")  # the page's metadata list
     assert jtai.summary.startswith("Findings of joint targeted area inspections")
@@ -437,7 +440,10 @@ def test_harvested_fixture_sources_are_stored_as_records(server, tmp_path, catal
     ])
     results = run(catalogue_path, config, fetcher)
     assert {r.source_id: r.status for r in results.values()} == {"dfe": "ok", "nice": "ok", "reports": "ok", "dfe-feed": "ok"}
-    assert (results["dfe"].errors, results["nice"].errors, results["reports"].errors) == (2, 2, 2)
+    # item errors: each lost item, and each item stored from its listing's fields because its page failed (NICE's and
+    # the listing's 404s: kept, and named in item_errors)
+    assert (results["dfe"].errors, results["nice"].errors, results["reports"].errors) == (2, 3, 2)
+    assert any("/html/pages/gone: its page was not read (HTTP 404); stored from the listing" in e for e in results["reports"].item_errors)
     stored = {r.title: r for r in records(catalogue_path)}
     assert stored["Online Harms White Paper"].publisher == "Department for Digital, Culture, Media & Sport"
     assert stored["Child abuse and neglect"].published == "2017-10-02"
