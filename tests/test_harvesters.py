@@ -314,8 +314,13 @@ def test_feeds_keep_the_publishers_calendar_day_and_read_title_only_entries_page
     reposted = found["Example: an entry re-posted from another publisher"]
     assert reposted.publisher == "Example Original Publisher" and reposted.summary.startswith("A longer body in content:encoded")
     assert all(c.publisher for c in candidates)
-    assert any(f.reason == "entry has no http(s) link" for f in failures)
+    assert [f.reason for f in failures] == ["entry has no http(s) link"]
     assert server.hits("/news/evening-post") == 0  # an entry with a summary is not fetched
+    gone = found["Example: a page that is not there"]  # a title-only entry whose page 404s: the feed's fields, marked
+    assert (gone.url, gone.published, gone.extra["detail_error"]) == (server.url("/news/gone"), "2023-03-09", "HTTP 404")
+    funding = found["Example: an announcement of money for family help"]  # an entry's own text gives money and a sample
+    assert [(m["amount"], m["text"]) for m in funding.money] == [(45_000_000, "£45 million"), (17_000_000_000, "£17 billion a year")]
+    assert funding.money[1]["per"] == "year" and funding.sample_size == 1200
 
 
 def test_atom_feed_without_detail_and_a_broken_feed_keeps_what_was_read(server, tmp_path, fetcher):
