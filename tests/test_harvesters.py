@@ -353,7 +353,8 @@ def pdf_text(name: str, title: bool = False) -> bytes:
 
 
 HTML_SOURCE = {"id": "reports", "kind": "html", "item": ".result", "title": ".result-title", "link": "a.read-more", "date": "time",
-               "summary": ".result-summary", "next": "a.next", "max_pages": 2, "publisher": "Example publisher", "doc_type": "research_report", "params": {"sort": "newest"}}
+               "summary": ".result-summary", "next": "a.next", "max_pages": 2, "publisher": "Example publisher", "doc_type": "research_report",
+               "params": {"sort": "newest"}}
 
 
 def test_html_listing_pages_and_detail_pages(server, tmp_path, fetcher):
