@@ -469,3 +469,119 @@ def test_the_extraction_libraries_never_touch_the_network(monkeypatch):
         page_date(body, "https://example.org/2020/01/02/report")
         main_text(body, "https://example.org/report")
     assert page_date("https://example.org/report", None) is None  # type: ignore[arg-type]  # a str is refused, never fetched
+
+
+# -- nothing a source gave is dropped (issue 12 item 5) ----------------------------------------------------------------
+
+
+def test_a_listing_whose_later_page_fails_keeps_the_pages_read_and_the_source_still_fails(server, tmp_path, catalogue_path, fetcher):
+    serve_govuk(server)
+    serve_nice(server)
+    serve_html(server)
+    query = "/rest/search?cursorMark={}&format=json&pageSize=100&query=exploitation&resultType=core"
+    serve(server, query.format("%2A"), "europepmc", "page-1.json", content_type="application/json")
+    server.add("/html/listing-2.html", "gone", status=404)  # each listing's second page fails
+    server.add("/search/guidance?pa=2", "gone", status=404)
+    server.add("/api/search.json?count=4&q=safeguarding&start=4", "down", status=500)
+    server.add(query.format("AoE-page-2"), "gone", status=404)  # Europe PMC's next cursor
+    config = config_of(tmp_path, [
+        {"id": "dfe", "kind": "govuk", "url": server.url("/api/search.json"), "content_api": server.url("/api/content"),
+         "params": {"q": "safeguarding", "count": 4}},
+        {"id": "nice", "kind": "nice", "url": server.url("/search/guidance"), "params": {"q": "children"}},
+        {**HTML_SOURCE, "url": server.url("/html/listing-1.html")},
+        {"id": "epmc", "kind": "europepmc", "url": server.url("/rest/search"), "params": {"query": "exploitation"}},
+    ])
+    results = run(catalogue_path, config, fetcher)
+    assert {r.source_id: r.status for r in results.values()} == {"dfe": "failed", "nice": "failed", "reports": "failed", "epmc": "failed"}
+    held = {source_id: {r.title for r in records(catalogue_path, source_id)} for source_id in results}
+    assert "Online Harms White Paper" in held["dfe"] and "Child sexual exploitation: definition and guide for practitioners" in held["dfe"]
+    assert {"Child abuse and neglect", "Looked-after children and young people"} <= held["nice"]
+    assert "The multi-agency response to child sexual abuse in the family environment" in held["reports"]
+    assert "Example: a report whose page has gone" in held["reports"]
+    assert len(held["epmc"]) == 2 and results["epmc"].fetched == 2
+    for source_id, page_two in (("dfe", "HTTP 500"), ("nice", "HTTP 404"), ("reports", "HTTP 404"), ("epmc", "HTTP 404")):
+        result = results[source_id]
+        assert page_two in result.message and "items read before it are stored" in result.message, result
+        assert result.new == len(held[source_id]) and result.errors >= 1 and "\n" not in result.message
+    assert results["reports"].message.startswith(server.url("/html/listing-2.html"))
+
+
+def test_a_failing_first_page_still_stores_nothing(server, tmp_path, catalogue_path, fetcher):
+    server.add("/html/listing-1.html", "down", status=503)
+    results = run(catalogue_path, config_of(tmp_path, [{**HTML_SOURCE, "url": server.url("/html/listing-1.html")}]), fetcher)
+    assert results["reports"].status == "failed" and "HTTP 503" in results["reports"].message and results["reports"].fetched == 0
+    assert records(catalogue_path) == []
+
+
+def test_an_entry_whose_page_fails_is_stored_from_the_feed_and_completed_when_the_page_answers(server, tmp_path, catalogue_path, captures):
+    from conftest import make_fetcher
+    from server import Answer
+
+    feed_body = ANSWERS.joinpath("feed", "example.rss").read_bytes().replace(b"BASE", server.base.encode())
+    server.add("/feed/example.rss", feed_body, content_type="application/rss+xml", etag='"v1"')
+    serve(server, "/news/title-only", "feed", "pages", "title-only.html")
+    page = ANSWERS.joinpath("feed", "pages", "title-only.html").read_bytes()
+    server.sequence("/news/gone", [Answer(b"gone", 404), Answer(b"slow", delay=2.0),
+                                   Answer(page.replace(b"Example: a title-only entry whose page holds the summary", b"Back again"),
+                                          200, {"Content-Type": "text/html; charset=utf-8"})])
+    config = config_of(tmp_path, [{"id": "news", "kind": "feed", "url": server.url("/feed/example.rss")}])
+    gone_url = server.url("/news/gone")
+
+    def gone():
+        return next(r for r in records(catalogue_path, "news") if r.url == gone_url)
+
+    with make_fetcher(captures, timeout=0.5, retries=0) as fetcher:
+        first = run(catalogue_path, config, fetcher)["news"]
+        assert first.status == "ok" and any(e.startswith(f"{gone_url}: its page was not read (HTTP 404)") for e in first.item_errors)
+        stored = gone()
+        assert (stored.title, stored.published, stored.extra["detail_error"]) == ("Example: a page that is not there", "2023-03-09", "HTTP 404")
+        # second harvest: the feed answers 304 and the page times out; the record waits, still marked, nothing else changes
+        second = run(catalogue_path, config, fetcher)["news"]
+        assert server.hits("/news/gone") == 2 and second.new == 0 and second.updated == 0, second
+        assert any(e.startswith(f"{gone_url}: its page was not read (timed out") for e in second.item_errors), second.item_errors
+        assert gone().extra["detail_error"] and gone().summary == stored.summary
+        # third harvest: the feed is still 304, the page answers: the record takes the page's fields, unmarked
+        third = run(catalogue_path, config, fetcher)["news"]
+    completed = gone()
+    assert third.updated == 1 and third.new == 0 and "detail_error" not in completed.extra, third
+    assert completed.summary.startswith("The page of an entry the feed gave only a title for")
+    assert completed.title == "Example: a page that is not there"  # the feed's title still names it
+    assert [path for path, _ in server.requests].count("/feed/example.rss") == 3
+    # a fourth harvest with the page failing again leaves the completed record as its page made it
+    server.sequence("/news/gone", [Answer(b"gone", 404)])
+    with make_fetcher(captures, timeout=0.5, retries=0) as fetcher:
+        fourth = run(catalogue_path, config, fetcher)["news"]
+    assert fourth.updated == 0 and fourth.new == 0
+    assert gone().summary == completed.summary and "detail_error" not in gone().extra
+
+
+def test_items_at_fragments_of_one_page_stay_distinct_and_read_their_own_section(server, tmp_path, fetcher):
+    serve_nice(server)
+    candidates, _, failure = harvest(tmp_path, fetcher, {"id": "nice", "kind": "nice", "url": server.url("/search/guidance"),
+                                                         "params": {"q": "children"}})
+    assert failure is None
+    research = sorted((c for c in candidates if c.doc_type == "research_recommendation"), key=lambda c: c.url)
+    assert [c.url.rsplit("#", 1)[1] for c in research] == ["1-early-help", "2-talking-about-abuse"]
+    assert research[0].text.endswith("1 Early help\nExample question.") and "Talking about abuse" not in research[0].text
+    assert "Early help" not in research[1].text
+    assert server.hits("/guidance/ng76/chapter/Recommendations-for-research") == 1  # one fetch for both anchors
+    page = "<html><body><main><h1>Digest</h1><h2 id='a'>First finding</h2><p>Costs £2m a year.</p><h2 id='b'>Second</h2><p>Other.</p></main></body></html>"
+    server.add("/anchored", page)
+    server.add("/anchors", "<html><body>" + "".join(f"<article><h3><a href='/anchored#{k}'>Item {k}</a></h3></article>" for k in "ab")
+               + "</body></html>")
+    items, _, failure = harvest(tmp_path, fetcher, {"id": "anchors", "kind": "html", "url": server.url("/anchors")})
+    assert failure is None and [c.url for c in items] == [server.url("/anchored#a"), server.url("/anchored#b")]
+    assert [c.title for c in items] == ["Item a", "Item b"]  # the listing's titles, not the page's one title
+    assert items[0].money[0]["amount"] == 2_000_000 and items[1].money == [] and server.hits("/anchored") == 1
+
+
+def test_a_govuk_content_item_that_fails_is_stored_from_the_search_answer(server, tmp_path, fetcher):
+    serve_govuk(server)
+    server.add("/api/content/government/consultations/online-harms-white-paper", "down", status=500)
+    candidates, _, failure = harvest(tmp_path, fetcher, {
+        "id": "dfe", "kind": "govuk", "url": server.url("/api/search.json"), "content_api": server.url("/api/content"),
+        "params": {"q": "safeguarding", "count": 4}, "publisher": "Department for Education"})
+    assert failure is None
+    harms = by_title(candidates)["Online Harms White Paper"]
+    assert harms.url == "https://www.gov.uk/government/consultations/online-harms-white-paper"
+    assert harms.extra["detail_error"].startswith("HTTP 500") and harms.summary and harms.links == []
