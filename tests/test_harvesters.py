@@ -585,3 +585,20 @@ def test_a_govuk_content_item_that_fails_is_stored_from_the_search_answer(server
     harms = by_title(candidates)["Online Harms White Paper"]
     assert harms.url == "https://www.gov.uk/government/consultations/online-harms-white-paper"
     assert harms.extra["detail_error"].startswith("HTTP 500") and harms.summary and harms.links == []
+
+
+def test_enabled_false_skips_a_source_unless_it_is_named_and_rate_limit_spaces_its_requests(server, tmp_path, catalogue_path, fetcher):
+    import time
+
+    serve_html(server)
+    serve(server, "/feed/govuk.atom", "feed", "govuk.atom", content_type="application/atom+xml")
+    config = config_of(tmp_path, [{"id": "dfe-feed", "kind": "feed", "url": server.url("/feed/govuk.atom"), "detail": False, "enabled": False},
+                                  {**HTML_SOURCE, "url": server.url("/html/listing-1.html"), "max_pages": 1, "max_items": 2,
+                                   "rate_limit": 4}])
+    assert [s.id for s in config.select()] == ["reports"]
+    started = time.monotonic()
+    results = run(catalogue_path, config, fetcher)
+    elapsed = time.monotonic() - started
+    assert list(results) == ["reports"] and server.hits("/feed/govuk.atom") == 0
+    assert elapsed >= 0.45  # three requests to one host at 4 a second: at least two gaps of 0.25 s (a lower bound, never a speed figure)
+    assert run(catalogue_path, config, fetcher, ("dfe-feed",))["dfe-feed"].new == 3  # named, it is harvested though disabled
