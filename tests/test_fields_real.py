@@ -201,3 +201,22 @@ def test_govuk_annual_money_figures_keep_their_scale_and_period():
     assert checked >= 17
     spain = json.loads(shared_path("real", "govuk-content", "case_study__doing-business-in-spain.json").read_text(encoding="utf-8"))
     assert [(m["amount"], m["text"]) for m in govuk.from_content(spain).money] == [(15_000_000_000, "£15bn a year")]
+
+
+def test_feed_entries_that_state_a_money_figure_keep_it():
+    """An entry's own text is read for money figures like a page's (before, feed entries had none: 0 of 2 here)."""
+    from evidence.config import Source
+
+    source = Source(id="f", name="f", kind="feed", url="http://127.0.0.1/feed")
+    stated = []
+    for path in [*sorted(shared_path("real", "feeds").iterdir()), shared_path("samples", "guardian-rss", "guardian.rss")]:
+        parsed = feed.parse(Response(url="http://127.0.0.1/feed", status=200, headers={"content-type": "application/xml"}, body=path.read_bytes()))
+        for entry in parsed.entries:
+            link = feed.entry_link(entry)
+            candidate = feed.from_entry(source, entry, link) if link else None
+            if candidate is not None and re.search(r"£\s?\d", candidate.text):
+                stated.append((path.name, candidate))
+    assert len(stated) >= 2
+    for name, candidate in stated:
+        figures = {figure.rstrip(".,") for figure in re.findall(r"£\s?\d[\d,.]*", candidate.text)}
+        assert any(m["text"].startswith(figure) for m in candidate.money for figure in figures), (name, figures, candidate.money)
