@@ -547,11 +547,13 @@ def test_an_entry_whose_page_fails_is_stored_from_the_feed_and_completed_when_th
     assert completed.summary.startswith("The page of an entry the feed gave only a title for")
     assert completed.title == "Example: a page that is not there"  # the feed's title still names it
     assert [path for path, _ in server.requests].count("/feed/example.rss") == 3
-    # a fourth harvest with the page failing again leaves the completed record as its page made it
+    # a fourth harvest, the feed changed and the page failing again, leaves the completed record as its page made it
+    server.add("/feed/example.rss", feed_body, content_type="application/rss+xml", etag='"v2"')
     server.sequence("/news/gone", [Answer(b"gone", 404)])
     with make_fetcher(captures, timeout=0.5, retries=0) as fetcher:
         fourth = run(catalogue_path, config, fetcher)["news"]
-    assert fourth.updated == 0 and fourth.new == 0
+    assert server.hits("/news/gone") == 1 and fourth.updated == 0 and fourth.new == 0, fourth
+    assert any(e.startswith(f"{gone_url}: its page was not read (HTTP 404)") for e in fourth.item_errors)
     assert gone().summary == completed.summary and "detail_error" not in gone().extra
 
 
@@ -602,3 +604,13 @@ def test_enabled_false_skips_a_source_unless_it_is_named_and_rate_limit_spaces_i
     assert list(results) == ["reports"] and server.hits("/feed/govuk.atom") == 0
     assert elapsed >= 0.45  # three requests to one host at 4 a second: at least two gaps of 0.25 s (a lower bound, never a speed figure)
     assert run(catalogue_path, config, fetcher, ("dfe-feed",))["dfe-feed"].new == 3  # named, it is harvested though disabled
+
+
+def test_a_listing_item_whose_page_fails_with_nothing_to_name_it_or_behind_robots_is_an_item_error(server, tmp_path, fetcher):
+    server.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    server.add("/list", "<html><body><article><p><a href='/gone'>read</a></p></article>"
+                        "<article><h3><a href='/private/report'>A private report</a></h3></article></body></html>")
+    candidates, failures, failure = harvest(tmp_path, fetcher, {"id": "l", "kind": "html", "url": server.url("/list")})
+    assert failure is None and candidates == []
+    assert [(f.url, f.reason) for f in failures] == [(server.url("/gone"), "HTTP 404"), (server.url("/private/report"), "disallowed by robots.txt")]
+    assert server.hits("/private/report") == 0
