@@ -45,7 +45,7 @@ from evidence.catalogue import canonical_url, url_key
 from evidence.classify.design import DIRECTIONS, EVIDENCE_LEVELS
 from evidence.classify.taxonomy import Taxonomy, load_taxonomy
 from evidence.config import ConfigError
-from evidence.models import MAX_TITLE_CHARS, Record, RecordLink
+from evidence.models import MAX_TITLE_CHARS, Record, RecordPlace
 
 log = logging.getLogger(__name__)
 
@@ -821,8 +821,8 @@ def find_record(session: Session, ref: str, db: str = "the catalogue") -> Record
     if re.match(r"^https?://", ref):
         record = session.exec(select(Record).where(Record.url_key == url_key(ref))).first()
         if record is None:
-            link = session.exec(select(RecordLink).where(RecordLink.url == canonical_url(ref))).first()
-            record = session.get(Record, link.record_id) if link else None
+            place = session.exec(select(RecordPlace).where(RecordPlace.url_key == url_key(ref))).first()
+            record = session.get(Record, place.record_id) if place else None
         if record is None:
             raise ConfigError(f"no record at {ref} in {db} (see `evidence review` or the site's record pages)")
         return record
