@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "corpus" / "real"
@@ -26,7 +26,7 @@ from evidence import catalogue  # noqa: E402
 from evidence.config import Source  # noqa: E402
 from evidence.fetch import Response  # noqa: E402
 from evidence.harvesters import europepmc, feed, govuk, nice  # noqa: E402
-from evidence.models import Candidate, Record  # noqa: E402
+from evidence.models import MAX_TITLE_CHARS, Candidate, Record  # noqa: E402
 from evidence.pipeline import SharedIndex, SourceResult, store  # noqa: E402
 
 
@@ -87,7 +87,8 @@ def _key(url: str) -> str:
     """A document's address as given: scheme-less, host lower-case, no trailing slash, fragment kept."""
     parts = urlsplit(url.strip())
     path = parts.path.rstrip("/") or "/"
-    return urlunsplit(("", (parts.hostname or "").lower().removeprefix("www."), path, parts.query, parts.fragment))
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return urlunsplit(("", (parts.hostname or "").lower().removeprefix("www."), path, query, parts.fragment))
 
 
 def distinct_documents(sources: list[tuple[Source, list[Candidate]]]) -> int:
@@ -128,7 +129,7 @@ def run(db: str, sources: list[tuple[Source, list[Candidate]]], order: str = "fo
     by_url: dict[str, set[tuple[str, str | None]]] = {}
     for _source_, items in sources:
         for c in items:
-            by_url.setdefault(_key(c.url), set()).add((c.title.strip(), c.published))
+            by_url.setdefault(_key(c.url), set()).add((c.title.strip()[:MAX_TITLE_CHARS], c.published))
     with Session(engine) as session:
         records = list(session.exec(select(Record)).all())
         fields = {r.id: (r.title, r.published, r.url) for r in records}

@@ -374,13 +374,14 @@ class _Known:
 
     title: str
     published: str | None
+    doc_type: str | None = None
     places: dict[PlaceKey, tuple[int, str, str]] = field(default_factory=dict)  # place -> its rank (identify.place_rank)
 
     def top(self) -> PlaceKey:
         return min(self.places, key=lambda k: self.places[k])
 
-    def sites(self) -> set[tuple[str, str]]:
-        return {(host_of(rank[1]), key[1]) for key, rank in self.places.items()}
+    def hosts(self) -> set[str]:
+        return {host_of(rank[1]) for rank in self.places.values()}
 
 
 class MatchIndex:
@@ -401,19 +402,19 @@ class MatchIndex:
         self.rules = rules if rules is not None else _RULES.get(bind) if isinstance(bind, Engine) else None
         self.apart = self.rules.apart_from() if self.rules else {}
         connection = session.connection()
-        columns = (col(Record.id), col(Record.doi), col(Record.title), col(Record.published))
-        for rid, doi, title, published in connection.execute(core_select(*columns)).all():
-            self.add_record(rid, title, published, doi)
+        columns = (col(Record.id), col(Record.doi), col(Record.title), col(Record.published), col(Record.doc_type))
+        for rid, doi, title, published, doc_type in connection.execute(core_select(*columns)).all():
+            self.add_record(rid, title, published, doi, doc_type)
         place_columns = (col(RecordPlace.record_id), col(RecordPlace.url), col(RecordPlace.url_key), col(RecordPlace.source_id),
                          col(RecordPlace.priority), col(RecordPlace.content_hash))
         for rid, url, ukey, source, priority, digest in connection.execute(core_select(*place_columns)).all():
             if rid in self.known:
                 self.add_place(rid, (ukey, source), place_rank(priority, url, source), digest)
 
-    def add_record(self, rid: str, title: str, published: str | None, doi: str | None) -> None:
+    def add_record(self, rid: str, title: str, published: str | None, doi: str | None, doc_type: str | None = None) -> None:
         """Index one record."""
         self.ids.add(rid)
-        self.known[rid] = _Known(title, published)
+        self.known[rid] = _Known(title, published, doc_type)
         if doi:
             self.by_doi.setdefault(doi, rid)
         if len(title_key(title)) >= MIN_TITLE_KEY_FOR_MATCH:
@@ -451,12 +452,12 @@ class MatchIndex:
             return self.by_doi[doi], "doi"
         if len(title_key(candidate.title)) < MIN_TITLE_KEY_FOR_MATCH:
             return None, ""
-        site = (host_of(candidate.url), source_id)
+        host = host_of(candidate.url)
         for rid in self.blocks.get(skeleton(candidate.title), [])[:BLOCK_LIMIT]:
             known = self.known[rid]
             reason = distinguishing(candidate.title, known.title, candidate.published, known.published)
-            if reason is None and site in known.sites():
-                reason = "two URLs on one site from one source"
+            if reason is None and host in known.hosts() and (candidate.doc_type == "preprint") == (known.doc_type == "preprint"):
+                reason = "two URLs on one site (the site does not say they are one document)"
             if reason is None and not self._allowed(rid, ukey):
                 reason = "a curator said they are different documents"
             if reason is None and title_score(candidate.title, known.title) < TITLE_SCORE:
@@ -511,6 +512,7 @@ class StoreBatch:
     places_seen: list[PlaceKey] = field(default_factory=list)  # unchanged places whose last_seen becomes now
     new_places: dict[PlaceKey, dict[str, Any]] = field(default_factory=dict)  # place rows to insert (after their records)
     tags: dict[str, TagRows] = field(default_factory=dict)  # record id -> its tag rows (replacing the old)
+    stored: set[PlaceKey] = field(default_factory=set)  # the places this source gave so far (kept for the whole source)
 
 
 def upsert(
@@ -538,6 +540,12 @@ def upsert(
     ukey = url_key(candidate.url)
     pkey = (ukey, source_id)
     known_place = index.places.get(pkey)
+    if pkey in batch.stored and known_place is not None and known_place[1] != digest:
+        # the same URL twice in one source's answer with different content: the first one stays (so a re-harvest of
+        # the same answer changes nothing)
+        log.info("source %s gave %s twice with different content; the first is kept", source_id, candidate.url)
+        return "unchanged"
+    batch.stored.add(pkey)
     if known_place is not None and known_place[1] == digest:
         batch.seen.append(known_place[0])
         batch.places_seen.append(pkey)
@@ -570,7 +578,7 @@ def _store_place(session: Session, candidate: Candidate, source_id: str, now: da
         session.add(record)
         row = _place_row(candidate, source_id, now, record.id, "first", digest)
         batch.new_places[pkey] = row
-        index.add_record(record.id, record.title, record.published, candidate.doi)
+        index.add_record(record.id, record.title, record.published, candidate.doi, record.doc_type)
         index.add_place(record.id, pkey, place_rank(row["priority"], row["url"], source_id), digest)
         if classify_hook:
             batch.tags[record.id] = classify_hook(session, record)
@@ -605,7 +613,7 @@ def _store_place(session: Session, candidate: Candidate, source_id: str, now: da
         _take_place(session, record, top, index, batch)
     else:
         return "updated"
-    known.title, known.published = record.title, record.published
+    known.title, known.published, known.doc_type = record.title, record.published, record.doc_type
     if classify_hook:
         batch.tags[record.id] = classify_hook(session, record)
     return "updated"
@@ -866,8 +874,9 @@ def near_matches(session: Session, limit: int = 50) -> list[dict[str, Any]]:
                     continue
                 reason = distinguishing(ra.title, rb.title, ra.published, rb.published)
                 if reason is None:
-                    same_site = host_of(ra.url) == host_of(rb.url) and ra.source_id == rb.source_id
-                    reason = "two URLs on one site from one source" if same_site else "kept apart by a curator or reached before identity rules"
+                    same_site = host_of(ra.url) == host_of(rb.url)
+                    reason = ("two URLs on one site (the site does not say they are one document)" if same_site
+                              else "kept apart by a curator or reached before identity rules")
                 pairs[pair] = {"record": ra.id, "other": rb.id, "title": ra.title, "other_title": rb.title, "url": ra.url,
                                "other_url": rb.url, "published": ra.published, "other_published": rb.published,
                                "similarity": round(score, 1), "reason": reason}
