@@ -101,7 +101,7 @@ def distinct_documents(sources: list[tuple[Source, list[Candidate]]]) -> int:
             x = parent[x]
         return x
 
-    for _source_, items in sources:
+    for _, items in sources:
         for c in items:
             key = _key(c.url)
             find(key)
@@ -127,7 +127,7 @@ def run(db: str, sources: list[tuple[Source, list[Candidate]]], order: str = "fo
                 totals[name] += getattr(result, name)
         passes.append(totals)
     by_url: dict[str, set[tuple[str, str | None]]] = {}
-    for _source_, items in sources:
+    for _, items in sources:
         for c in items:
             by_url.setdefault(_key(c.url), set()).add((c.title.strip()[:MAX_TITLE_CHARS], c.published))
     with Session(engine) as session:

@@ -339,8 +339,6 @@ TagRows = list[dict[str, Any]]
 ClassifyHook = Callable[[Session, Record], TagRows]
 
 
-TagRows = list[dict[str, Any]]
-ClassifyHook = Callable[[Session, Record], TagRows]
 PlaceKey = tuple[str, str]  # (url key, source id): a place is one URL as one source reached it
 
 
@@ -382,6 +380,19 @@ class _Known:
 
     def hosts(self) -> set[str]:
         return {host_of(rank[1]) for rank in self.places.values()}
+
+
+def same_site_apart(source_id: str, doc_type: str | None, known: _Known) -> str | None:
+    """Why a candidate with the same title as `known`, at another URL of one of its sites, is another document: that
+    source reached both (a site's different URLs are different documents unless it says otherwise: a DOI, a canonical
+    link), or the site lists them as different kinds. A preprint and its published article are the exception."""
+    if (doc_type == "preprint") != (known.doc_type == "preprint"):
+        return None
+    if any(key[1] == source_id for key in known.places):
+        return "two URLs on one site from one source (the site does not say they are one document)"
+    if doc_type and known.doc_type and doc_type != known.doc_type:
+        return f"one site lists them as different kinds ({doc_type} / {known.doc_type})"
+    return None
 
 
 class MatchIndex:
@@ -456,8 +467,8 @@ class MatchIndex:
         for rid in self.blocks.get(skeleton(candidate.title), [])[:BLOCK_LIMIT]:
             known = self.known[rid]
             reason = distinguishing(candidate.title, known.title, candidate.published, known.published)
-            if reason is None and host in known.hosts() and (candidate.doc_type == "preprint") == (known.doc_type == "preprint"):
-                reason = "two URLs on one site (the site does not say they are one document)"
+            if reason is None and host in known.hosts():
+                reason = same_site_apart(source_id, candidate.doc_type, known)
             if reason is None and not self._allowed(rid, ukey):
                 reason = "a curator said they are different documents"
             if reason is None and title_score(candidate.title, known.title) < TITLE_SCORE:
@@ -601,8 +612,9 @@ def _store_place(session: Session, candidate: Candidate, source_id: str, now: da
         log.info("merged %s (%s) into record %s by %s", candidate.url, source_id, rid, how)
     index.add_place(rid, pkey, place_rank(row["priority"], row["url"], source_id), digest)
     top = known.top()
-    record = session.get(Record, rid)
-    assert record is not None, rid
+    stored = session.get(Record, rid)
+    assert stored is not None, rid
+    record = stored
     record.last_seen = now
     session.add(record)
     if top == pkey:
