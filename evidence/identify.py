@@ -151,8 +151,8 @@ def distinguishing(a: str, b: str, published_a: str | None = None, published_b: 
     """Why titles `a` and `b` (with their publication dates) name different documents, or None when nothing tells
     them apart. The reason names what differs, e.g. "numbers differ (2021 2022 / 2022 2023)"."""
     wa, wb = words(a), words(b)
-    numbers_a = sorted(w for w in wa if any(ch.isdigit() for ch in w))
-    numbers_b = sorted(w for w in wb if any(ch.isdigit() for ch in w))
+    numbers_a = [w for w in wa if any(ch.isdigit() for ch in w)]  # in order: "Report 0-1" is not "Report 1-0"
+    numbers_b = [w for w in wb if any(ch.isdigit() for ch in w)]
     if numbers_a != numbers_b:
         return f"numbers differ ({' '.join(numbers_a) or '-'} / {' '.join(numbers_b) or '-'})"
     only_a, only_b = set(wa) - set(wb), set(wb) - set(wa)

@@ -30,6 +30,7 @@ DISTINCT = [
     ("Children's social care market study: interim report", "Children's social care market study: final report", "editions"),
     ("Serious case review into the death of Child A", "Serious case review into the death of Child B", "identifiers"),
     ("Ofsted inspection of Leeds youth offending service", "Ofsted inspection of Leicester youth offending service", "names"),
+    ("Report 0-1 on foster care", "Report 1-0 on foster care", "numbers"),
     ("Children looked after in England including adoptions: second edition", "Children looked after in England including adoptions: third edition", "numbers"),
 ]
 SAME = [
