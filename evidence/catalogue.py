@@ -876,7 +876,7 @@ def near_matches(session: Session, limit: int = 50) -> list[dict[str, Any]]:
     for ids in blocks.values():
         ids = ids[:BLOCK_LIMIT]
         for i, a in enumerate(ids):
-            for b in ids[i + 1 :]:
+            for b in ids[i + 1 : i + 4]:  # a few neighbours each: a series of hundreds shares blocks, and is listed by its first pairs
                 pair = (min(a, b), max(a, b))
                 if pair in pairs:
                     continue

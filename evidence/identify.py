@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
+from functools import lru_cache
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from rapidfuzz import fuzz
@@ -45,6 +46,7 @@ PUBLISHER_HOSTS = ("gov.uk", "nice.org.uk", "nhs.uk", "gov.scot", "gov.wales", "
 # -- URLs ---------------------------------------------------------------------------------------------------------------
 
 
+@lru_cache(maxsize=65536)
 def canonical_url(url: str) -> str:
     """A URL cleaned for storage: lower-case scheme and host, no default port, tracking parameters or trailing slash;
     the #fragment is kept (items at distinct anchors of one page are distinct documents)."""
@@ -60,6 +62,7 @@ def canonical_url(url: str) -> str:
     return urlunsplit((scheme, netloc, path, query, parts.fragment))
 
 
+@lru_cache(maxsize=65536)
 def url_key(url: str) -> str:
     """The matching key of a URL: canonical, lower-case throughout, http and https and a leading www. alike."""
     return re.sub(r"^https?://(www\.)?", "", canonical_url(url)).lower()
@@ -80,6 +83,7 @@ def fold(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", folded).strip()
 
 
+@lru_cache(maxsize=65536)
 def title_key(title: str) -> str:
     """A title folded for matching: no accents, case, punctuation or leading article."""
     return re.sub(r"^(the|a|an) ", "", fold(title))
@@ -96,9 +100,10 @@ def _word(token: str) -> str:
     return token
 
 
-def words(title: str) -> list[str]:
+@lru_cache(maxsize=65536)
+def words(title: str) -> tuple[str, ...]:
     """The title's words as compared: folded, spellings and plurals evened, ordinals as numbers, stopwords out."""
-    return [_word(t) for t in fold(title).split() if t not in STOPWORDS]
+    return tuple(_word(t) for t in fold(title).split() if t not in STOPWORDS)
 
 
 def skeleton(title: str) -> str:
