@@ -574,7 +574,8 @@ def _place_row(candidate: Candidate, source_id: str, now: datetime, rid: str, re
     fields = _fields(candidate)
     fields.pop("text")
     return {"record_id": rid, "url": url, "url_key": url_key(candidate.url), "source_id": source_id, "first_seen": now, "last_seen": now,
-            "priority": place_priority(url, candidate.doc_type, candidate.doi), "title": candidate.title,
+            "priority": place_priority(url, candidate.doc_type, candidate.doi, publisher=candidate.publisher, published=candidate.published,
+                                       summary=candidate.summary), "title": candidate.title,
             "published": candidate.published, "relation": relation, "content_hash": digest, "fields": fields}
 
 

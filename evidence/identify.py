@@ -187,7 +187,8 @@ def title_score(a: str, b: str) -> float:
 # -- which place a record's fields come from ---------------------------------------------------------------------------------
 
 
-def place_priority(url: str, doc_type: str | None, doi: str | None = None, relation: str = "") -> int:
+def place_priority(url: str, doc_type: str | None, doi: str | None = None, relation: str = "", publisher: str | None = None,
+                   published: str | None = None, summary: str | None = None) -> int:
     """How much a place is the document's own: the publisher's own site or API beats a copy, a published article its
     preprint, and news that covers it comes last. The record's fields come from its highest place (ties: `place_rank`)."""
     host = host_of(url)
@@ -199,7 +200,24 @@ def place_priority(url: str, doc_type: str | None, doi: str | None = None, relat
         return 80
     if doi and doc_type in ("journal_article", None):
         return 70
-    return 50
+    if publisher and own_site(host, publisher):
+        return 65
+    # among copies: a landing page (it describes the document and links its files) before a bare file, a dated and
+    # summarised place before one without
+    return 50 + 2 * (not urlsplit(url).path.lower().endswith(".pdf")) + bool(published) + bool(summary)
+
+
+def own_site(host: str, publisher: str) -> bool:
+    """Whether `host` is the publisher's own site: one of its labels is a word of the name, the name run together, or
+    its initials (foundations.org.uk for "Foundations", childrenssociety.org.uk for "The Children's Society")."""
+    names = [w for w in fold(publisher).split() if w not in STOPWORDS]
+    if not names:
+        return False
+    wanted = {w for w in names if len(w) >= 4} | {"".join(names), "".join(w[0] for w in names)} - {""}
+    if len(names) == 1:
+        wanted.discard(names[0][0])
+    labels = set(host.split(".")[:-1])
+    return bool(labels & wanted)
 
 
 def place_rank(priority: int, url: str, source_id: str) -> tuple[int, str, str]:

@@ -77,7 +77,8 @@ def upgrade() -> None:
         fields = {name: _json(r[name]) if name in ("authors", "links", "money", "extra") else r[name] for name in FIELDS}
         seen.add((key, r["source_id"]))
         rows.append({"record_id": r["id"], "url": r["url"], "url_key": key, "source_id": r["source_id"], "first_seen": r["first_seen"],
-                     "last_seen": r["last_seen"], "priority": place_priority(r["url"], r["doc_type"], r["doi"]), "title": r["title"],
+                     "last_seen": r["last_seen"], "priority": place_priority(r["url"], r["doc_type"], r["doi"], publisher=r["publisher"],
+                                                 published=r["published"], summary=r["summary"]), "title": r["title"],
                      "published": r["published"], "relation": "first", "content_hash": r["content_hash"] or "", "fields": fields})
     merged = 0
     for lk in connection.execute(sa.select(link).order_by(link.c.id)).mappings():
