@@ -262,13 +262,13 @@ def test_migration_0004_moves_records_and_links_into_places_with_nothing_lost(ca
     try:
         with engine.begin() as conn:
             migrations.upgrade(conn, "0003")
-            for n in (1, 2):
+            for n, url in ((1, "https://www.gov.uk/Report-1"), (2, "https://www.gov.uk/Report-2"), (3, "https://www.gov.uk/report-2")):
                 conn.execute(text(
                     "INSERT INTO record (id, url, url_key, title, title_key, authors, summary, text, links, money, extra, source_id, "
                     "first_seen, last_seen, content_hash, confidence, classification, curated, needs_review, machine, doc_type, published) "
                     "VALUES (:id, :url, :key, :title, :tkey, '[]', 'summary', 'text', '[]', '[]', '{}', 'dfe', :when, :when, :hash, 0.5, '{}', "
                     "false, true, '{}', 'research_report', '2020-01-0' || :n)"),
-                    {"id": f"r-{n}", "url": f"https://www.gov.uk/Report-{n}", "key": f"gov.uk/Report-{n}", "title": f"Report {n}",
+                    {"id": f"r-{n}", "url": url, "key": url.removeprefix("https://www."), "title": f"Report {n}",
                      "tkey": f"report {n}", "when": when, "hash": f"h{n}", "n": str(n)})
             conn.execute(text("INSERT INTO recordlink (record_id, url, title, source_id, relation, first_seen) VALUES "
                               "('r-1', 'https://press.example/news-1', 'News of report 1', 'press', 'covered_by', :when), "
@@ -283,7 +283,8 @@ def test_migration_0004_moves_records_and_links_into_places_with_nothing_lost(ca
         keys = dict(conn.execute(text("SELECT id, url_key FROM record")).all())
         counts = conn.execute(text("SELECT count(*) FROM recordplace")).scalar()
     engine.dispose()
-    assert counts == 4 and keys == {"r-1": "gov.uk/report-1", "r-2": "gov.uk/report-2"}
+    # r-3's URL differs from r-2's only by the case of its path: two records before, two records and two places after
+    assert counts == 5 and keys == {"r-1": "gov.uk/report-1", "r-2": "gov.uk/report-2", "r-3": "gov.uk/report-2#r-3"}
     assert [(p["url"], p["source"], p["relation"]) for p in places["r-1"]] == [
         ("https://www.gov.uk/Report-1", "dfe", "first"), ("https://copy.example/report-1", "copies", "same_document"),
         ("https://press.example/news-1", "press", "covered_by")]

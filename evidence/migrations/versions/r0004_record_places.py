@@ -72,6 +72,8 @@ def upgrade() -> None:
     for r in connection.execute(sa.select(record)).mappings():
         read += 1
         key = url_key(r["url"])
+        if (key, r["source_id"]) in seen:  # two records whose URLs differ only by the case of the path: both kept, apart
+            key = r["url_key"] if (r["url_key"], r["source_id"]) not in seen else f"{key}#{r['id']}"
         if key != r["url_key"]:
             key_changes.append({"rid": r["id"], "key": key})
         fields = {name: _json(r[name]) if name in ("authors", "links", "money", "extra") else r[name] for name in FIELDS}
