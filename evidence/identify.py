@@ -148,6 +148,12 @@ def dates_apart(a: str | None, b: str | None) -> bool:
     return abs(ya[0] - yb[0]) >= 2
 
 
+def _as_written(title: str, compared: set[str]) -> str:
+    """The title's own words whose compared forms are in `compared` ("Kirklees", not "kirklee")."""
+    raw = re.findall(r"[^\W_]+", title)
+    return " ".join(dict.fromkeys(w for w in raw if _word(fold(w)) in compared)) or "-"
+
+
 def _shown(tokens: set[str]) -> str:
     return " ".join(sorted(tokens)) or "-"
 
@@ -169,7 +175,7 @@ def distinguishing(a: str, b: str, published_a: str | None = None, published_b: 
         return f"editions or parts differ ({_shown(only_a & EDITION_WORDS)} / {_shown(only_b & EDITION_WORDS)})"
     names = (only_a & _capitalised(a)) | (only_b & _capitalised(b))
     if names:
-        return f"names differ ({_shown(only_a & names)} / {_shown(only_b & names)})"
+        return f"names differ ({_as_written(a, only_a & names)} / {_as_written(b, only_b & names)})"
     unpaired_a = {w for w in only_a if not any(len(w) >= 5 and fuzz.ratio(w, o) >= 85 for o in only_b)}
     unpaired_b = {w for w in only_b if not any(len(w) >= 5 and fuzz.ratio(w, o) >= 85 for o in only_a)}
     if unpaired_a or unpaired_b:
