@@ -35,7 +35,7 @@ from evidence.classify.design import (
 from evidence.classify.taxonomy import load_taxonomy
 from evidence.config import ConfigError
 from evidence.extract import safe_link
-from evidence.models import HarvestRun, Record, RecordLink
+from evidence.models import HarvestRun, Record
 from evidence.publish.evidence_map import (
     FLAG_RULE,
     RATING_RULES,
@@ -108,11 +108,13 @@ def load(db: str, base_url: str = "") -> SiteData:
             columns = [c for c in table.c if c.name not in UNPUBLISHED]
             records = list(session.connection().execute(select(*columns).order_by(table.c.first_seen.desc(), table.c.id)).all())
             tags = catalogue.all_tags(session, raw_evidence=True)  # decoded only for the record pages rendered
+            places = catalogue.all_places(session)
             links: dict[str, list[dict[str, str]]] = {}
-            for link in session.exec(select(RecordLink)).all():
-                safe = safe_link(link.url)
-                if safe:
-                    links.setdefault(link.record_id, []).append({"url": safe, "title": link.title or safe, "source_id": link.source_id})
+            for rid, found in places.items():  # the places beyond the record's own URL (identity: catalogue.all_places)
+                for place in found[1:]:
+                    safe = safe_link(place["url"])
+                    if safe:
+                        links.setdefault(rid, []).append({"url": safe, "title": place["title"] or safe, "source_id": place["source"]})
             runs = catalogue.last_runs(session)
             counts = catalogue.source_counts(session)
             first_runs = {r.source_id: r for r in session.exec(select(HarvestRun).order_by(col(HarvestRun.id))).all()}
@@ -129,6 +131,8 @@ def load(db: str, base_url: str = "") -> SiteData:
         for tag in sorted(tags.get(record.id, ()), key=lambda t: (-t.confidence, t.tag)):
             grouped.setdefault(tag.kind, []).append(tag)
         row = _row(record, grouped, links.get(record.id, []))
+        row["places"] = [{"url": safe_link(p["url"]) or "", "source": p["source"], "first_seen": p["first_seen"]}
+                         for p in places.get(record.id, []) if safe_link(p["url"])]
         rows.append(row)
         map_records.append(MapRecord(
             id=record.id, title=record.title, level=record.evidence_level, design=record.study_design or "unclear",
@@ -183,8 +187,8 @@ def export_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The open-data fields of page rows (datetimes as ISO text)."""
     keep = ("id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
             "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
-            "curated", "summary", "money", "sample_size", "project_ref")
-    return [{k: (r[k].isoformat() if isinstance(r[k], datetime) else r[k]) for k in keep} for r in rows]
+            "curated", "summary", "money", "sample_size", "project_ref", "places")
+    return [{k: (r[k].isoformat() if isinstance(r[k], datetime) else r[k]) for k in keep if k in r} for r in rows]
 
 
 def environment() -> Environment:

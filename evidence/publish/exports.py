@@ -10,7 +10,7 @@ from typing import Any
 
 CSV_FIELDS = ["id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
               "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
-              "curated", "summary"]
+              "curated", "summary", "places"]
 RIS_TYPES = {"journal_article": "JOUR", "news": "NEWS", "guideline": "GOVDOC", "guidance": "GOVDOC", "research_report": "RPRT",
              "report": "RPRT", "evidence_summary": "RPRT", "project_summary": "RPRT", "statistics": "DATA", "policy": "GOVDOC"}
 BIB_TYPES = {"journal_article": "article", "news": "misc", "research_report": "techreport", "report": "techreport"}
@@ -34,7 +34,9 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _csv_cell(row.get(k)) for k in CSV_FIELDS})
+        cells = {k: _csv_cell(row.get(k)) for k in CSV_FIELDS}
+        cells["places"] = _csv_cell([p.get("url", "") for p in row.get("places") or []])  # every URL the document was reached at
+        writer.writerow(cells)
     return out.getvalue()
 
 
