@@ -38,7 +38,7 @@ def reapply(session: Session, record: Record, curation: Curation) -> None:
     from evidence.catalogue import replace_tags
     from evidence.classify.apply import apply_classification, classify_record
 
-    rows = apply_classification(session, record, classify_record(record), curation.for_url(record.url), None)
+    rows = apply_classification(session, record, classify_record(record), curation.for_record(session, record), None)
     replace_tags(session, {record.id: rows})
 
 

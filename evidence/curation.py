@@ -209,6 +209,20 @@ class Curation:
         """The correction for a record URL, if any."""
         return self.corrections.get(canonical_url(url))
 
+    def for_record(self, session: Session, record: Record) -> Correction | None:
+        """The correction for a record: keyed by its URL, or by another place it was reached at (a curator's entry
+        keeps applying when a better place of the same document becomes the record's URL)."""
+        if not self.corrections:
+            return None
+        found = self.for_url(record.url)
+        if found is not None:
+            return found
+        for url in session.exec(select(RecordPlace.url).where(RecordPlace.record_id == record.id).order_by(col(RecordPlace.url))).all():
+            found = self.for_url(url)
+            if found is not None:
+                return found
+        return None
+
 
 # -- checking values ------------------------------------------------------------------------------------------------------
 

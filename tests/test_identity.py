@@ -326,3 +326,30 @@ def test_real_recordings_distinct_documents_stay_distinct_and_a_second_pass_upda
     anchors = [u for _t, _p, u in out["fields"].values() if "nice.org.uk" in u and "#" in u]
     assert len(anchors) >= 10 and len(set(anchors)) == len(anchors)  # research recommendations at distinct anchors of one page
     assert len(titles) == out["records"]
+
+
+def test_a_curators_entry_keyed_by_a_copy_keeps_applying_when_the_publishers_own_page_becomes_the_record(new_catalogue, tmp_path):
+    from evidence.classify.apply import classify_record_hook
+    from evidence.curation import load_curation
+
+    copy = Candidate(url="https://members.example.org/kinship", title="Kinship care: statutory guidance for local authorities",
+                     published="2024-10-15", publisher="A membership body", summary="A copy of the guidance for members.")
+    own = Candidate(url="https://www.gov.uk/government/publications/kinship", title="Kinship care: statutory guidance for local authorities",
+                    published="2024-10-15", publisher="Department for Education", summary="Statutory guidance on kinship care.")
+    path = tmp_path / "curation.yaml"
+    path.write_text(f"{copy.url}:\n  set:\n    study_design: qualitative\n  note: read by a curator\n", encoding="utf-8")
+    db = new_catalogue("copy-first")
+    engine = catalogue.connect(db)
+    try:
+        for source, candidate in (("members", copy), ("govuk", own)):
+            with Session(engine) as session:
+                hook = classify_record_hook(load_curation(path))
+                index, batch, now = catalogue.MatchIndex(session), catalogue.StoreBatch(), utcnow()
+                catalogue.upsert(session, Candidate(**vars(candidate)), source, now, hook, index, batch)
+                catalogue.flush_batch(session, batch, now)
+                session.commit()
+    finally:
+        engine.dispose()
+    (record,) = records(db)
+    assert record.url == own.url and record.publisher == "Department for Education"  # the publisher's own page won
+    assert record.curated and record.study_design == "qualitative"  # and the curator's entry, keyed by the copy, still holds

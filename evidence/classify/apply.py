@@ -6,12 +6,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from evidence.catalogue import TagRows, replace_tags
+from evidence.catalogue import TagRows, canonical_url, replace_tags
 from evidence.classify import Classification, classify
 from evidence.classify.design import EVIDENCE_LEVELS
 from evidence.config import Scope
 from evidence.curation import Correction, Curation, apply_correction, load_curation, restore_machine_values
-from evidence.models import Record
+from evidence.models import Record, RecordPlace
 from evidence.screen import screen_record
 
 KIND_OF_LIST = {"interventions": "intervention", "outcomes": "outcome", "populations": "population"}
@@ -89,7 +89,7 @@ def classify_record_hook(curation: Curation | None = None, scope: Scope | None =
     scope = scope or Scope()
 
     def hook(session: Session, record: Record) -> TagRows:
-        return apply_classification(session, record, classify_record(record), curation.for_url(record.url), scope)
+        return apply_classification(session, record, classify_record(record), curation.for_record(session, record), scope)
 
     return hook
 
@@ -107,7 +107,7 @@ def reclassify(session: Session, curation: Curation, batch: int = 500, scope: Sc
             record = session.get(Record, record_id)
             if record is None:
                 continue
-            tags[record.id] = apply_classification(session, record, classify_record(record), curation.for_url(record.url), scope or Scope())
+            tags[record.id] = apply_classification(session, record, classify_record(record), curation.for_record(session, record), scope or Scope())
             done += 1
         replace_tags(session, tags)
         session.commit()
@@ -117,13 +117,13 @@ def reclassify(session: Session, curation: Curation, batch: int = 500, scope: Sc
 
 def apply_curation_only(session: Session, record: Record, curation: Curation) -> None:
     """Classify one record again and lay its (new) correction over it."""
-    rows = apply_classification(session, record, classify_record(record), curation.for_url(record.url))
+    rows = apply_classification(session, record, classify_record(record), curation.for_record(session, record))
     replace_tags(session, {record.id: rows})
 
 
 def orphan_warnings(session: Session, curation: Curation) -> list[str]:
     """Corrections whose record is not in the catalogue (kept in the file, reported)."""
-    known = set(session.exec(select(Record.url)).all())
+    known = {canonical_url(u) for u in [*session.exec(select(Record.url)).all(), *session.exec(select(RecordPlace.url)).all()]}
     return [f"{curation.path}:{c.line}: {url}: no record with this URL in the catalogue (correction kept, not applied)"
             for url, c in curation.corrections.items() if url not in known]
 
@@ -145,8 +145,10 @@ def curated_examples(session: Session, curation: Curation) -> list[Any]:
     from evidence.classify.train import example_from
 
     examples = []
-    for record in session.exec(select(Record).where(col(Record.url).in_(list(curation.corrections)))).all():
-        correction = curation.for_url(record.url)
+    urls = list(curation.corrections)
+    placed = select(RecordPlace.record_id).where(col(RecordPlace.url).in_(urls))
+    for record in session.exec(select(Record).where(col(Record.url).in_(urls) | col(Record.id).in_(placed))).all():
+        correction = curation.for_record(session, record)
         if correction is None:
             continue
         result = classify_record(record, learned=False)
