@@ -249,6 +249,8 @@ def store(session: Session, source: Source, items: list[HarvestItem], result: So
 
 
 def _note(result: SourceResult, line: str) -> None:
+    """An item skipped, failed or stored from its listing only: logged every time, the first few kept with the run."""
+    log.info("source %s: %s", result.source_id, line[:500])
     if len(result.item_errors) < MAX_ITEM_ERRORS_KEPT:
         result.item_errors.append(line[:500])
 

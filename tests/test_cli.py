@@ -229,7 +229,11 @@ def test_an_unattended_harvest_leaves_a_log_file(tmp_path, server, catalogue_pat
     server.add("/feed.xml", "<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><item><title>Foster care study</title>"
                f"<link>{server.base}/a</link><description>{'An evaluation of specialist foster care. ' * 5}</description></item></channel></rss>",
                content_type="application/rss+xml")
+    server.add("/pages.xml", "<?xml version='1.0'?><rss version='2.0'><channel><title>T</title><item><title>Kinship care review</title>"
+               f"<link>{server.base}/gone</link><description>A review of kinship care.</description></item></channel></rss>",
+               content_type="application/rss+xml")
     path = write_sources(tmp_path, [{"id": "good", "kind": "feed", "url": server.url("/feed.xml"), "detail": False},
+                                    {"id": "pages", "kind": "feed", "url": server.url("/pages.xml")},
                                     {"id": "bad", "kind": "feed", "url": server.url("/missing.xml")}])
     log = tmp_path / "harvest.log"
     result = invoke("--db", catalogue_path, "--log-file", str(log), "harvest", "--config", str(path), "--quiet",
@@ -238,6 +242,7 @@ def test_an_unattended_harvest_leaves_a_log_file(tmp_path, server, catalogue_pat
     lines = log.read_text(encoding="utf-8").splitlines()
     assert any("INFO evidence.api: source good: ok, 1 fetched, 1 new" in line for line in lines), lines
     assert any("source bad: failed" in line and "HTTP 404" in line for line in lines), lines
+    assert any(f"evidence.pipeline: source pages: {server.base}/gone: its page was not read (HTTP 404)" in line for line in lines), lines
     assert "INFO" not in result.output  # without -v nothing but warnings reaches the terminal
 
 
