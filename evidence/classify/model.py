@@ -175,7 +175,7 @@ class DesignModel:
             words = byte_tokens(low)
             found.update(self._words[w] for w in self._word_set.intersection(words))
             found.update(self._pairs[b] for b in self._pair_set.intersection(map(b" ".join, zip(words, words[1:], strict=False))))
-        return list(found)
+        return sorted(found)  # vocabulary order: the same sums and the same tie order in every process
 
     def predict(self, names: list[str], rules_design: str, top: int = 5, low: str | None = None) -> Prediction:
         """The design, its calibrated confidence and the features that weighed most, for one record's features.
@@ -199,7 +199,7 @@ class DesignModel:
         strongest: list[tuple[str, float]] = []
         if column is not None and rows:
             contributions = self.weights[rows, column]
-            order = np.argsort(-np.abs(contributions))[:top]
+            order = np.argsort(-np.abs(contributions), kind="stable")[:top]  # ties: in vocabulary order
             if self._inverse is None:
                 self._inverse = {i: n for n, i in self.vocabulary.items()}
             inverse = self._inverse
