@@ -190,9 +190,12 @@ def compiled_with_anchor(compiled: re.Pattern[str]) -> Compiled:
 
 
 def scan(compiled: Compiled, low: str, positions: dict[str, list[int]] | None) -> Iterable[re.Match[str]]:
-    """`pattern.finditer(low)`, searching only around its literals' occurrences when they are known and few.
+    """`pattern.finditer(low)`, trying the pattern only where its literals occur when they are known.
 
-    A pattern that begins with its one literal is left to the regex engine's own prefix search (fastest).
+    A pattern that begins with one of its literals can match only where one occurs: it is matched there
+    (`pattern.match` at each occurrence, left to right, none inside the last match), which finds what
+    finditer finds without the engine walking the rest of the text. Another is searched in windows
+    around its literals' occurrences when they are few.
     """
     pattern, literals, before, tail = compiled
     if positions is None or not literals:
@@ -201,17 +204,23 @@ def scan(compiled: Compiled, low: str, positions: dict[str, list[int]] | None) -
         starts = positions.get(literals[0])
         if not starts:
             return ()
-        if before == 0:
-            return pattern.finditer(low, starts[0])
     else:
         groups = [positions[lit] for lit in literals if lit in positions]
         if not groups:
             return ()
-        starts = groups[0] if len(groups) == 1 else sorted(at for group in groups for at in group)
+        starts = groups[0] if len(groups) == 1 else sorted({at for group in groups for at in group})
+    found: list[re.Match[str]] = []
+    last = 0
+    if before == 0:
+        match_at = pattern.match
+        for at in starts:
+            if at >= last and (match := match_at(low, at)) is not None:
+                last = match.end()
+                found.append(match)
+        return found
     if before == UNBOUNDED or tail == UNBOUNDED or len(starts) > WINDOW_SEARCH_MAX:
         return pattern.finditer(low, max(0, starts[0] - before) if before != UNBOUNDED else 0)
-    found: list[re.Match[str]] = []
-    last, size, reach = 0, len(low), tail + 1  # +1: an assertion after the match sees the real next character
+    size, reach = len(low), tail + 1  # +1: an assertion after the match sees the real next character
     for at in starts:
         if at < last:
             continue
