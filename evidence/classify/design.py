@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evidence.classify.genre import Genre, genre_of
-from evidence.classify.taxonomy import Compiled, compiled_with_anchor, lower_pattern, lowered, scan
+from evidence.classify.taxonomy import Compiled, Phrases, compiled_with_anchor, lower_pattern, lowered, scan
 
 SCALE_VERSION = "1.0"
 
@@ -241,20 +241,21 @@ _OWN_STUDY = re.compile(
     r"|\b" + _OWN_PLAN + r"\b")
 DESCRIPTIVE_MIN_CHARS = 250
 REPEATS_COUNTED = 2  # a phrase repeated (six p-values, "cohort" on every line) counts at most this often
-_PEOPLE_STUDIED = re.compile(
+_PEOPLE_STUDIED = Phrases(
     r"\b(?:participants?|patients (?:will|were|are)|subjects|(?:were|will be|was|are) (?:enrolled|recruited)|sample of \d"
     r"|dose (?:escalation|expansion)|will (?:receive|be (?:treated|given|offered|followed))|(?:were|was) followed"
     r"|participated in (?:this|the|our) (?:research|study|survey)|provided (?:their )?responses"
     r"|" + _OWN_PLAN + r")\b")
 
-# a text setting out its own study to come ("this protocol", "the trial will recruit", "participants will be")
-_OWN_PROTOCOL = re.compile(
+# a text setting out its own study to come ("this protocol", "the trial will recruit", "participants will be").
+# Phrases: searched alternative by alternative where each one's literal occurs (the same match, found faster).
+_OWN_PROTOCOL = Phrases(
     r"\b(?:this (?:protocol|trial|study|evaluation|review) (?:will|aims|is designed)|(?:study|trial) protocol\b|protocol for (?:a|an|the)\b"
     r"|participants will\b|we will\b"
     r"|the investigators (?:will|plan|propose|hypothesi[sz]e|aim)|(?:is|are) (?:currently )?(?:recruiting|under way|underway))")
-_REPORTS_RESULTS = re.compile(r"\b(?:we found|results (?:showed|show|indicate|suggest)|(?:was|were) (?:significantly|associated)|findings (?:show|suggest|indicate))\b")
+_REPORTS_RESULTS = Phrases(r"\b(?:we found|results (?:showed|show|indicate|suggest)|(?:was|were) (?:significantly|associated)|findings (?:show|suggest|indicate))\b")
 # an evaluation, project or research report, by its own words, which may name no method at all
-_EVALUATION = re.compile(
+_EVALUATION = Phrases(
     r"\b(?:(?:this|the|an|our|independent|final|interim) evaluation|evaluation (?:of|report|found|findings)|evaluat(?:ed|ing) (?:the|a|an|how|whether)"
     r"|(?:this|the|our) (?:project|pilot|programme|research|study) (?:found|shows|showed|suggests|reports|explored|examined|looked)"
     r"|findings (?:of|from) (?:our|the|this|a) (?:research|study|project|evaluation|pilot)|impact report|research report"

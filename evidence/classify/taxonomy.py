@@ -116,14 +116,15 @@ MIN_LITERAL = 3
 LOOKAHEAD_MARGIN = 80  # characters a lookahead may read past a match (the window must not cut it short)
 
 
-def compiled_with_anchor(compiled: re.Pattern[str]) -> Compiled:
+def compiled_with_anchor(compiled: re.Pattern[str], *, exact: bool = False) -> Compiled:
     """A pattern with the literals one of which every match contains, and how far a match reaches around it.
 
     A pattern that does not begin with a literal is tried by the regex engine at every position of the
     text; knowing where its literal occurs (one Aho-Corasick pass, `Anchors.positions`) and how far a
     match reaches around it, the search runs only in those windows. In order of preference: a literal
     the pattern begins with; an alternation of literals it begins with ("(?:negative|adverse) effects");
-    the longest literal run anywhere in it; else none (the whole text is scanned).
+    the longest literal run anywhere in it; else none (the whole text is scanned). With `exact`, `before`
+    is never less than a match can reach (see the known gap below).
     """
     try:
         from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -171,6 +172,24 @@ def compiled_with_anchor(compiled: re.Pattern[str]) -> Compiled:
         heads = tuple(leading_literal(list(alt)) for alt in value[1])
         return heads if all(len(h) >= MIN_LITERAL for h in heads) else None
 
+    if exact:  # the literal set whose shortest literal is longest (the rarest, roughly); the earliest on a tie
+        candidates: list[tuple[tuple[str, ...], int]] = []
+        run, run_start = "", 0
+        for index, (op, value) in enumerate(items):
+            if op is sre_parse.LITERAL:
+                run, run_start = (run + chr(value), run_start) if run else (chr(value), index)
+                continue
+            if len(run) >= MIN_LITERAL:
+                candidates.append(((run,), run_start))
+            run = ""
+            if heads := branch_literals((op, value)):
+                candidates.append((tuple(dict.fromkeys(heads)), index))
+        if len(run) >= MIN_LITERAL:
+            candidates.append(((run,), run_start))
+        if not candidates:
+            return Compiled(compiled, (), UNBOUNDED, UNBOUNDED)
+        literals, at = max(candidates, key=lambda c: (min(map(len, c[0])), -c[1]))
+        return Compiled(compiled, literals, lead(items[:at]), reach(items[at:]))
     first = leading_literal(items)
     if len(first) >= MIN_LITERAL:
         return Compiled(compiled, (first,), 0, reach(items))
@@ -193,7 +212,7 @@ def compiled_with_anchor(compiled: re.Pattern[str]) -> Compiled:
             before = lead(items[:index])
             # Known gap, kept so that outputs stay as they were: an unbounded lead ("\\d[\\d.]*% (?:fewer|reduction)")
             # is searched from one character before the literal, so a match starting further back is missed.
-            return Compiled(compiled, tuple(dict.fromkeys(heads)), 1 if before == UNBOUNDED else before, reach(items[index:]))
+            return Compiled(compiled, tuple(dict.fromkeys(heads)), 1 if before == UNBOUNDED and not exact else before, reach(items[index:]))
     return Compiled(compiled, (), UNBOUNDED, UNBOUNDED)
 
 
@@ -238,6 +257,152 @@ def scan(compiled: Compiled, low: str, positions: dict[str, list[int]] | None) -
             last = match.end()
             found.append(match)
     return found
+
+
+def alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex: "A|B" gives A and B; "\\b(?:A|B)\\b" gives "\\bA\\b" and "\\bB\\b"."""
+    prefix = suffix = ""
+    body = pattern
+    if body.startswith(r"\b(?:"):
+        prefix, body = r"\b", body[2:]
+    if body.startswith("(?:"):
+        end = _closing(body, 0)
+        if end == len(body) - 1 or (body[end + 1 :] == r"\b" and end == len(body) - 3):
+            suffix, body = body[end + 1 :], body[3:end]
+        else:
+            body = pattern
+            prefix = ""
+    elif prefix:
+        body, prefix = pattern, ""
+    parts, depth, start, index, in_class = [], 0, 0, 0, False
+    while index < len(body):
+        ch = body[index]
+        if ch == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if body[index + 1 : index + 2] == "^":
+                index += 1
+            if body[index + 1 : index + 2] == "]":  # a leading "]" is a literal in the class
+                index += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            parts.append(body[start:index])
+            start = index + 1
+        index += 1
+    parts.append(body[start:])
+    return [prefix + part + suffix for part in parts]
+
+
+def _closing(pattern: str, at: int) -> int:
+    """The index of the parenthesis closing the group opened at `at`."""
+    depth, index, in_class = 0, at, False
+    while index < len(pattern):
+        ch = pattern[index]
+        if ch == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            if pattern[index + 1 : index + 2] == "^":
+                index += 1
+            if pattern[index + 1 : index + 2] == "]":
+                index += 1
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+        index += 1
+    raise ValueError(f"unbalanced group in {pattern!r}")
+
+
+class Phrases:
+    """A regex of many alternatives, searched as the leftmost of its alternatives' first matches.
+
+    The regex engine tries an alternation led by \\b at every position of a text. Each alternative alone
+    carries a literal (`compiled_with_anchor`): one that begins with it is matched only where it occurs;
+    another, of bounded width, is searched only in a window around each occurrence wide enough to hold any
+    match containing it. At one position the earlier alternative wins, as in the alternation, so `search`
+    finds the match `re.search` would (same start and end).
+    """
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.regex = re.compile(pattern, flags)
+        self.parts = [_Part.of(re.compile(part, flags)) for part in alternatives(pattern)]
+
+    def search(self, low: str) -> re.Match[str] | None:
+        """The leftmost match in `low` (None when there is none)."""
+        best: re.Match[str] | None = None
+        for part in self.parts:
+            found = part.first(low, len(low) if best is None else best.start())
+            if found is not None and (best is None or found.start() < best.start()):
+                best = found
+        return best
+
+
+class _Part(NamedTuple):
+    """One alternative of `Phrases`: its pattern, literals, how far before one a match starts, and its widest match."""
+
+    pattern: re.Pattern[str]
+    literals: tuple[str, ...]
+    before: int
+    width: int  # UNBOUNDED, or when a window cannot be trusted (a look-ahead or `$` reads past the match)
+
+    @classmethod
+    def of(cls, compiled: re.Pattern[str]) -> _Part:
+        try:
+            from re import _parser as sre_parse  # type: ignore[attr-defined]
+        except ImportError:  # pragma: no cover - Python < 3.11
+            import sre_parse  # type: ignore[no-redef]
+        anchored = compiled_with_anchor(compiled, exact=True)
+        widest = int(sre_parse.parse(compiled.pattern, compiled.flags & ~re.UNICODE).getwidth()[1])
+        reads_past = any(token in compiled.pattern for token in ("(?=", "(?!", "$", "\\Z"))
+        width = UNBOUNDED if widest >= 10_000 or reads_past else widest
+        return cls(compiled, anchored.literals, anchored.before, width)
+
+    def first(self, low: str, limit: int) -> re.Match[str] | None:
+        """The first match in `low`, if it starts before `limit`."""
+        pattern, literals, before, width = self
+        if not literals or before == UNBOUNDED or (before and width == UNBOUNDED):
+            found = pattern.search(low)
+            return found if found is not None and found.start() < limit else None
+        starts: list[int] = []
+        for literal in literals:
+            at = low.find(literal)
+            while 0 <= at < limit + before:
+                starts.append(at)
+                at = low.find(literal, at + 1)
+        if len(literals) > 1:
+            starts.sort()
+        if not before:  # every match starts where a literal does
+            for at in starts:
+                if at >= limit:
+                    return None
+                if (found := pattern.match(low, at)) is not None:
+                    return found
+            return None
+        # a match holding the literal at `at` starts in [at - before, at] and ends before at + width: a window that
+        # wide finds it whole (the +1 lets an assertion after the match see the real next character)
+        unchecked, size = 0, len(low)
+        for at in starts:
+            lo = max(unchecked, at - before)
+            if lo >= limit:
+                return None
+            found = pattern.search(low, lo, min(size, at + width + 1))
+            if found is not None and found.start() <= at:
+                return found if found.start() < limit else None
+            unchecked = at + 1
+        return None
 
 
 def _is_word(ch: str) -> bool:
