@@ -477,21 +477,26 @@ class Anchors:
 
         self._automaton = ahocorasick.Automaton()
         for literal in set(filter(None, literals)):
-            self._automaton.add_word(literal, literal)
+            self._automaton.add_word(literal, (literal, len(literal) - 1))  # what each hit gives: the literal, how far back it starts
         self._empty = len(self._automaton) == 0
         if not self._empty:
             self._automaton.make_automaton()
 
     def found_in(self, low: str) -> set[str]:
         """The anchor literals that occur in `low` (a lowered text)."""
-        return set() if self._empty else {literal for _, literal in self._automaton.iter(low)}
+        return set() if self._empty else {literal for _, (literal, _back) in self._automaton.iter(low)}
 
     def positions(self, low: str) -> dict[str, list[int]]:
         """Where each anchor literal occurs in `low`: literal -> start offsets, in order."""
         found: dict[str, list[int]] = {}
         if not self._empty:
-            for end, literal in self._automaton.iter(low):
-                found.setdefault(literal, []).append(end - len(literal) + 1)
+            get = found.get
+            for end, (literal, back) in self._automaton.iter(low):
+                starts = get(literal)
+                if starts is None:
+                    found[literal] = [end - back]
+                else:
+                    starts.append(end - back)
         return found
 
 
