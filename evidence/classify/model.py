@@ -25,6 +25,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).with_name("model.json")
+_MODEL_TEXT = str(MODEL_PATH)
 LOCAL_MODEL = "evidence-model.json"  # a model retrained by `evidence reclassify` from this catalogue's curation
 NGRAM_CHARS = 6000  # word n-grams are read from the opening of a text (title, summary, methods)
 # every byte but a-z becomes a space: bytes.translate and bytes.split tokenise at C speed (non-ASCII letters split words)
@@ -247,12 +248,18 @@ class DesignModel:
 
 def load_model(path: str | Path | None = None) -> DesignModel | None:
     """The model in use (None when there is no model file: the rules alone decide, at their own confidence)."""
-    path = Path(path) if path else model_path()
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return _load(str(path), stat.st_mtime_ns, stat.st_size)
+    if path:
+        candidates: tuple[str, ...] = (os.fspath(path),)
+    else:  # as model_path() chooses, with one os.stat per file (this runs once per classified text)
+        explicit = os.environ.get("EVIDENCE_MODEL")
+        candidates = (explicit,) if explicit else (LOCAL_MODEL, _MODEL_TEXT)
+    for path_text in candidates:
+        try:
+            stat = os.stat(path_text)
+        except OSError:
+            continue
+        return _load(path_text, stat.st_mtime_ns, stat.st_size)
+    return None
 
 
 @functools.lru_cache(maxsize=4)

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from evidence.config import ConfigError, read_yaml_with_lines, strip_lines
 
 TAXONOMY_PATH = Path(__file__).with_name("taxonomy.yaml")
+_TAXONOMY_TEXT = str(TAXONOMY_PATH)
 KINDS = ("interventions", "outcomes", "populations")
 MAX_EVIDENCE = 6  # phrases kept per tag as its "why"
 WEAK_ONLY_SCORE = 0.9  # below the tag threshold: an intervention needs one of its strong phrases
@@ -417,12 +418,13 @@ def taxonomy_path() -> Path:
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Read and compile a taxonomy file (the one in use by default); a malformed one is a one-line
     ConfigError naming the file. Compiled once per file version: an edited file is read again."""
-    path = Path(path) if path else taxonomy_path()
+    # a plain os.stat of the path's text on every call (no Path objects: this runs once per classified text)
+    path_text = os.fspath(path) if path else (os.environ.get("EVIDENCE_TAXONOMY") or _TAXONOMY_TEXT)
     try:
-        stat = path.stat()
+        stat = os.stat(path_text)
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the taxonomy ({exc.strerror})") from None
-    return _load(str(path), stat.st_mtime_ns, stat.st_size)
+        raise ConfigError(f"{Path(path_text)}: cannot read the taxonomy ({exc.strerror})") from None
+    return _load(path_text, stat.st_mtime_ns, stat.st_size)
 
 
 @functools.lru_cache(maxsize=8)
