@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evidence.classify.genre import Genre, genre_of
-from evidence.classify.taxonomy import Compiled, Phrases, compiled_with_anchor, lower_pattern, lowered, scan
+from evidence.classify.taxonomy import Compiled, LiteralIndex, Phrases, compiled_with_anchor, lower_pattern, lowered, scan
 
 SCALE_VERSION = "1.0"
 
@@ -233,6 +233,13 @@ def _prepared(pattern: str) -> Compiled:
 _COMPILED_DESIGN = {k: [(_prepared(p), w) for p, w in cues] for k, cues in _DESIGN_CUES.items()}
 _COMPILED_NEWS = [(_prepared(p), w) for p, w in _NEWS_CUES]
 _COMPILED_DIRECTION = {k: [_prepared(p) for p in cues] for k, cues in _DIRECTION_CUES.items()}
+# each list in the order it is read, with the index of which cues a text's anchor literals make worth trying
+_DESIGN_ORDER = [(design, compiled, weight) for design, cues in _COMPILED_DESIGN.items() for compiled, weight in cues]
+_DESIGN_INDEX = LiteralIndex(compiled for _, compiled, _ in _DESIGN_ORDER)
+_NEWS_INDEX = LiteralIndex(compiled for compiled, _ in _COMPILED_NEWS)
+_DIRECTION_ORDER = [(label, compiled) for label in ("no_effect", "negative", "unclear", "mixed", "positive")
+                    for compiled in _COMPILED_DIRECTION[label]]
+_DIRECTION_INDEX = LiteralIndex(compiled for _, compiled in _DIRECTION_ORDER)
 
 
 def _clause_before(text: str, start: int, width: int) -> str:
@@ -361,43 +368,41 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
     kept: dict[str, list[Cue]] = {k: [] for k in _DESIGN_CUES}
     planned: dict[str, float] = {}
     set_aside: list[Cue] = []
-    for design, cues in _COMPILED_DESIGN.items():
-        for compiled, weight in cues:
-            if len(compiled.literals) == 1 and compiled.literals[0] not in present:
+    for cue_index in _DESIGN_INDEX.active(present):  # in table order: only the cues whose literal occurs
+        design, compiled, weight = _DESIGN_ORDER[cue_index]
+        counted = 0
+        for found in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
+            start, end = found.span()
+            if not _bounded(low, start, end):
                 continue
-            counted = 0
-            for found in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
-                start, end = found.span()
-                if not _bounded(low, start, end):
-                    continue
-                cue = Cue(text[start:end], start, end, design, weight)
-                before = _clause_before(text, start, 80)
-                after = text[end : end + 60]
-                if _NEGATORS.search(before) or _NEGATED_AFTER.search(after):
-                    cue.note = "negated or hoped for, not done"
-                    set_aside.append(cue)
-                    continue
-                if _PLANNED.search(before) or _PLANNED_AFTER.search(after):
-                    cue.note = "planned, not done yet"
-                    set_aside.append(cue)
-                    planned[design] = planned.get(design, 0.0) + weight
-                    continue
-                if design == "guidance" and _WORKS_WITHIN.search(before[-60:]):
-                    cue.note = "the rules or guidance it works within, not its own genre"
-                    set_aside.append(cue)
-                    continue
-                factor = 1.0
-                if start < title_end:
-                    factor = 2.5
-                elif _SELF.search(before[-50:]):
-                    factor = 1.5
-                elif _CITING.search(before):
-                    factor, cue.note = 0.4, "cites other work"
-                cue.weight = weight * factor
-                counted += 1
-                if counted <= REPEATS_COUNTED:
-                    scores[design] += cue.weight
-                    kept[design].append(cue)
+            cue = Cue(text[start:end], start, end, design, weight)
+            before = _clause_before(text, start, 80)
+            after = text[end : end + 60]
+            if _NEGATORS.search(before) or _NEGATED_AFTER.search(after):
+                cue.note = "negated or hoped for, not done"
+                set_aside.append(cue)
+                continue
+            if _PLANNED.search(before) or _PLANNED_AFTER.search(after):
+                cue.note = "planned, not done yet"
+                set_aside.append(cue)
+                planned[design] = planned.get(design, 0.0) + weight
+                continue
+            if design == "guidance" and _WORKS_WITHIN.search(before[-60:]):
+                cue.note = "the rules or guidance it works within, not its own genre"
+                set_aside.append(cue)
+                continue
+            factor = 1.0
+            if start < title_end:
+                factor = 2.5
+            elif _SELF.search(before[-50:]):
+                factor = 1.5
+            elif _CITING.search(before):
+                factor, cue.note = 0.4, "cites other work"
+            cue.weight = weight * factor
+            counted += 1
+            if counted <= REPEATS_COUNTED:
+                scores[design] += cue.weight
+                kept[design].append(cue)
     news_score, news_cues = _news_score(text, low, present, positions)
     best = max(scores, key=lambda k: (scores[k], EVIDENCE_LEVELS[k] or 0))
     ranked = sorted(scores.values(), reverse=True)
@@ -477,9 +482,8 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
 
 def _news_score(text: str, low: str, present: Container[str], positions: dict[str, list[int]] | None = None) -> tuple[float, list[Cue]]:
     score, cues = 0.0, []
-    for compiled, weight in _COMPILED_NEWS:
-        if len(compiled.literals) == 1 and compiled.literals[0] not in present:
-            continue
+    for cue_index in _NEWS_INDEX.active(present):
+        compiled, weight = _COMPILED_NEWS[cue_index]
         for found in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
             score += weight
             cues.append(Cue(text[found.start():found.end()], found.start(), found.end(), "commentary_or_news", weight))
@@ -508,19 +512,17 @@ def direction_cues(text: str, low: str | None = None, present: Container[str] | 
     taken: list[tuple[int, int]] = []
     low = low if low is not None else lowered(text)
     present = present if present is not None else low
-    for label in ("no_effect", "negative", "unclear", "mixed", "positive"):
-        for compiled in _COMPILED_DIRECTION[label]:
-            if len(compiled.literals) == 1 and compiled.literals[0] not in present:
+    for cue_index in _DIRECTION_INDEX.active(present):  # no-effect phrases first, then negative, unclear, mixed, positive
+        label, compiled = _DIRECTION_ORDER[cue_index]
+        for match in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
+            start, end = match.span()
+            if end - start < 4 or not _bounded(low, start, end, check_end=False) or any(start < b and a < end for a, b in taken):
                 continue
-            for match in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
-                start, end = match.span()
-                if end - start < 4 or not _bounded(low, start, end, check_end=False) or any(start < b and a < end for a, b in taken):
-                    continue
-                before = _clause_before(text, start, 50)
-                if label == "positive" and (_NOT_BEFORE_FINDING.search(before) or _AIM_BEFORE_FINDING.search(before)):
-                    continue
-                taken.append((start, end))
-                found.append(Cue(text[start:end].strip(), start, end, label))
+            before = _clause_before(text, start, 50)
+            if label == "positive" and (_NOT_BEFORE_FINDING.search(before) or _AIM_BEFORE_FINDING.search(before)):
+                continue
+            taken.append((start, end))
+            found.append(Cue(text[start:end].strip(), start, end, label))
     return sorted(found, key=lambda c: c.start)
 
 

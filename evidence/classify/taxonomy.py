@@ -39,10 +39,14 @@ class Term:
     weak: list[Compiled] = field(default_factory=list)
 
     @functools.cached_property
-    def anchor_set(self) -> frozenset[str] | None:
-        """Every pattern's anchor literal, or None when some pattern has none (it must always be tried)."""
-        patterns = self.strong + self.weak
-        return frozenset(lit for c in patterns for lit in c.literals) if all(c.literals for c in patterns) else None
+    def patterns(self) -> list[tuple[Compiled, float, bool]]:
+        """Every pattern with its weight and whether it is weak: the strong ones first, in file order."""
+        return [(c, 1.0, False) for c in self.strong] + [(c, 0.5, True) for c in self.weak]
+
+    @functools.cached_property
+    def index(self) -> LiteralIndex:
+        """Which of `patterns` a text's anchor literals make worth trying."""
+        return LiteralIndex(c for c, _, _ in self.patterns)
 
 
 @dataclass
@@ -502,6 +506,37 @@ class Anchors:
         return found
 
 
+class LiteralIndex:
+    """Which patterns of a list a text's anchor literals make worth trying, in list order.
+
+    A pattern none of whose literals occurs in the text cannot match (every match holds one), so only the
+    patterns of the literals found, and any pattern with no literal, are tried: a few set operations
+    instead of one test per pattern.
+    """
+
+    def __init__(self, compiled: Iterable[Compiled]) -> None:
+        self._compiled = list(compiled)
+        self._always = tuple(i for i, c in enumerate(self._compiled) if not c.literals)
+        by_literal: dict[str, list[int]] = {}
+        for index, c in enumerate(self._compiled):
+            for literal in c.literals:
+                by_literal.setdefault(literal, []).append(index)
+        self._by_literal = {literal: tuple(indices) for literal, indices in by_literal.items()}
+        self._literals = frozenset(by_literal)
+
+    def active(self, present: Container[str]) -> list[int]:
+        """The indices of the patterns to try, given the anchor literals `present` (a set, or the lowered text itself)."""
+        if not isinstance(present, (set, frozenset)):
+            return [i for i, c in enumerate(self._compiled) if not c.literals or any(lit in present for lit in c.literals)]
+        hits = self._literals.intersection(present)
+        if not self._always and len(hits) <= 1:
+            return list(self._by_literal[next(iter(hits))]) if hits else []
+        found = set(self._always)
+        for literal in hits:
+            found.update(self._by_literal[literal])
+        return sorted(found)
+
+
 def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None,
                present: Container[str] | None = None, positions: dict[str, list[int]] | None = None) -> tuple[float, list[Match]]:
     """Score a term against a text: strong matches count 1, weak 0.5, a match in the title counts double.
@@ -510,25 +545,24 @@ def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None
     the set of anchor literals found in it (`Anchors.found_in`), or None to search for each; `positions`
     where they occur (`Anchors.positions`), so that patterns are tried only around them.
     """
-    if isinstance(present, (set, frozenset)) and term.anchor_set is not None and term.anchor_set.isdisjoint(present):
-        return 0.0, []  # none of its literals is in the text: most terms, for most texts
     low = low if low is not None else lowered(text)
-    present = present if present is not None else low
+    active = term.index.active(present if present is not None else low)
+    if not active:
+        return 0.0, []  # none of its literals is in the text: most terms, for most texts
+    patterns = term.patterns
+    size = len(low)
     matches: list[Match] = []
     taken: list[tuple[int, int]] = []
-    for patterns, weight, weak in ((term.strong, 1.0, False), (term.weak, 0.5, True)):
-        for compiled in patterns:
-            literals = compiled.literals
-            if len(literals) == 1 and literals[0] not in present:
+    for index in active:
+        compiled, weight, weak = patterns[index]
+        for found in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
+            start, end = found.span()
+            if start == end or (start > 0 and _is_word(low[start - 1])) or (end < size and _is_word(low[end])):
+                continue  # matches stand on word boundaries
+            if any(start < b and a < end for a, b in taken):
                 continue
-            for found in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
-                start, end = found.span()
-                if start == end or (start > 0 and _is_word(low[start - 1])) or (end < len(low) and _is_word(low[end])):
-                    continue  # matches stand on word boundaries
-                if any(start < b and a < end for a, b in taken):
-                    continue
-                taken.append((start, end))
-                matches.append(Match(text[start:end], start, end, weight * (2.0 if start < title_end else 1.0), weak))
+            taken.append((start, end))
+            matches.append(Match(text[start:end], start, end, weight * (2.0 if start < title_end else 1.0), weak))
     matches.sort(key=lambda m: m.start)
     # A weak word counts once however often it recurs ("safe, safe" is not two signals). An outcome's
     # weak word counts double in the title only when another phrase after the title bears it out: a
