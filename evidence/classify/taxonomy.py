@@ -563,6 +563,8 @@ def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None
                 continue
             taken.append((start, end))
             matches.append(Match(text[start:end], start, end, weight * (2.0 if start < title_end else 1.0), weak))
+    if not matches:
+        return 0.0, []
     matches.sort(key=lambda m: m.start)
     # A weak word counts once however often it recurs ("safe, safe" is not two signals). An outcome's
     # weak word counts double in the title only when another phrase after the title bears it out: a
