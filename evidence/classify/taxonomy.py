@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -128,8 +128,9 @@ def compiled_with_anchor(compiled: re.Pattern[str], *, exact: bool = False) -> C
     text; knowing where its literal occurs (one Aho-Corasick pass, `Anchors.positions`) and how far a
     match reaches around it, the search runs only in those windows. In order of preference: a literal
     the pattern begins with; an alternation of literals it begins with ("(?:negative|adverse) effects");
-    the longest literal run anywhere in it; else none (the whole text is scanned). With `exact`, `before`
-    is never less than a match can reach (see the known gap below).
+    the longest literal run anywhere in it; else none (the whole text is scanned). With `exact` (for
+    `Phrases`), the literal set whose shortest literal is longest is taken wherever it stands, and
+    `before` is never less than a match can reach (see the known gap below).
     """
     try:
         from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -266,48 +267,20 @@ def scan(compiled: Compiled, low: str, positions: dict[str, list[int]] | None) -
 
 def alternatives(pattern: str) -> list[str]:
     """The top-level alternatives of a regex: "A|B" gives A and B; "\\b(?:A|B)\\b" gives "\\bA\\b" and "\\bB\\b"."""
-    prefix = suffix = ""
-    body = pattern
-    if body.startswith(r"\b(?:"):
-        prefix, body = r"\b", body[2:]
-    if body.startswith("(?:"):
-        end = _closing(body, 0)
-        if end == len(body) - 1 or (body[end + 1 :] == r"\b" and end == len(body) - 3):
-            suffix, body = body[end + 1 :], body[3:end]
-        else:
-            body = pattern
-            prefix = ""
-    elif prefix:
+    prefix = r"\b" if pattern.startswith(r"\b(?:") else ""
+    body, suffix = pattern[len(prefix):], ""
+    closing = next((at for at, ch, depth in _structure(body) if ch == ")" and depth == 0), None) if body.startswith("(?:") else None
+    if closing is not None and body[closing + 1 :] in ("", r"\b"):  # one group holds the whole pattern: split inside it
+        body, suffix = body[3:closing], body[closing + 1 :]
+    else:
         body, prefix = pattern, ""
-    parts, depth, start, index, in_class = [], 0, 0, 0, False
-    while index < len(body):
-        ch = body[index]
-        if ch == "\\":
-            index += 2
-            continue
-        if in_class:
-            in_class = ch != "]"
-        elif ch == "[":
-            in_class = True
-            if body[index + 1 : index + 2] == "^":
-                index += 1
-            if body[index + 1 : index + 2] == "]":  # a leading "]" is a literal in the class
-                index += 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "|" and depth == 0:
-            parts.append(body[start:index])
-            start = index + 1
-        index += 1
-    parts.append(body[start:])
-    return [prefix + part + suffix for part in parts]
+    cuts = [at for at, ch, depth in _structure(body) if ch == "|" and depth == 0]
+    return [prefix + body[a + 1 : b] + suffix for a, b in zip([-1, *cuts], [*cuts, len(body)], strict=True)]
 
 
-def _closing(pattern: str, at: int) -> int:
-    """The index of the parenthesis closing the group opened at `at`."""
-    depth, index, in_class = 0, at, False
+def _structure(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """Each "(", ")" and "|" of a regex outside escapes and character classes, with the group depth after it."""
+    depth, index, in_class = 0, 0, False
     while index < len(pattern):
         ch = pattern[index]
         if ch == "\\":
@@ -317,18 +290,12 @@ def _closing(pattern: str, at: int) -> int:
             in_class = ch != "]"
         elif ch == "[":
             in_class = True
-            if pattern[index + 1 : index + 2] == "^":
-                index += 1
-            if pattern[index + 1 : index + 2] == "]":
-                index += 1
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-            if depth == 0:
-                return index
+            index += 1 if pattern[index + 1 : index + 2] == "^" else 0
+            index += 1 if pattern[index + 1 : index + 2] == "]" else 0  # a leading "]" is a literal in the class
+        elif ch in "()|":
+            depth += {"(": 1, ")": -1, "|": 0}[ch]
+            yield index, ch, depth
         index += 1
-    raise ValueError(f"unbalanced group in {pattern!r}")
 
 
 class Phrases:
