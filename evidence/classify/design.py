@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evidence.classify.genre import Genre, genre_of
-from evidence.classify.taxonomy import Compiled, compiled_with_anchor, lower_pattern, lowered, scan
+from evidence.classify.taxonomy import Compiled, LiteralIndex, Phrases, compiled_with_anchor, lower_pattern, lowered, scan
 
 SCALE_VERSION = "1.0"
 
@@ -137,23 +137,43 @@ _NEWS_CUES: list[tuple[str, float]] = [
     (r"read the full (?:research|report|story|article)", 1),
     (r"\bsubscribe\b", 1), (r"\bdigital membership\b", 1), (r"\bpodcast\b", 3), (r"\btranscript\b", 1),
 ]
-_NEGATORS = re.compile(
+
+
+class _Context:
+    """A pattern read case-insensitively on a few words of context around a cue (a sentence's last clause).
+
+    On ASCII context (nearly always) its lower-case twin runs on the lowered words without re.IGNORECASE,
+    which is several times faster and matches exactly the same; other text is read as written, with re.I.
+    """
+
+    def __init__(self, pattern: str, flags: int = re.I) -> None:
+        self._cased = re.compile(pattern, flags)
+        self._lower = re.compile(lower_pattern(pattern), flags & ~re.I)
+
+    def search(self, window: str) -> bool:
+        """Whether the pattern occurs in `window` (ignoring case)."""
+        if window.isascii():
+            return self._lower.search(window.lower()) is not None
+        return self._cased.search(window) is not None
+
+
+_NEGATORS = _Context(
     r"\b(?:no|not|never|without|lack(?:ing)?|absence|none|few|yet to|need(?:ed|s)? for|should|future|would|could|"
     r"recommend\w*|call(?:s|ed)? for|benefit from|unlike|instead of|rather than)\b[^.;:]{0,60}$",
     re.I,
 )
 # a design that will be used, not one that was: a protocol's own plan, or news of a trial to come
-_PLANNED = re.compile(
+_PLANNED = _Context(
     r"\b(?:will|shall|planned|proposed|protocol|is to be|are to be|set to|plans? to|planning to|is due to|are due to|going to|"
     r"to be (?:conducted|carried out|run|launched|tested|trialled)|aims? to|intends? to|hopes? to)\b[^.;:]{0,60}$", re.I)
-_PLANNED_AFTER = re.compile(r"^[^.;]{0,50}\b(?:will (?:be |run|test|start|begin|take|involve|recruit|compare)|is (?:due|set|planned|expected) to|are (?:due|set|planned|expected) to)", re.I)
+_PLANNED_AFTER = _Context(r"^[^.;]{0,50}\b(?:will (?:be |run|test|start|begin|take|involve|recruit|compare)|is (?:due|set|planned|expected) to|are (?:due|set|planned|expected) to)", re.I)
 # the rules or guidance a service works within are not the genre of the document that mentions them
-_WORKS_WITHIN = re.compile(
+_WORKS_WITHIN = _Context(
     r"\b(?:within|under|in line with|in accordance with|set out in|required by|compliance with|compl(?:y|ies) with|following|"
     r"according to|defined in|described in|informed by|guided by|as per|adhere[sd]? to|meets?|meeting)\b(?:\s+(?:the|its|their|our|relevant|national|statutory|local|current|government|dfe|department'?s?|\w+'s?)){0,3}\s*$", re.I)
-_NEGATED_AFTER = re.compile(r"^[^.;]{0,40}\b(?:ha(?:s|ve|d) (?:not |never )?(?:yet )?been (?:conducted|carried out|done|undertaken)|(?:are|were|is) (?:lacking|needed|not available|absent))", re.I)
-_CITING = re.compile(r"\b(?:previous|prior|earlier|existing|other|recent|published|several|many|some)\s+(?:\w+\s+){0,2}$", re.I)
-_SELF = re.compile(r"\b(?:this|our|we|the present|the current|the (?:aim|purpose) of this)\b", re.I)
+_NEGATED_AFTER = _Context(r"^[^.;]{0,40}\b(?:ha(?:s|ve|d) (?:not |never )?(?:yet )?been (?:conducted|carried out|done|undertaken)|(?:are|were|is) (?:lacking|needed|not available|absent))", re.I)
+_CITING = _Context(r"\b(?:previous|prior|earlier|existing|other|recent|published|several|many|some)\s+(?:\w+\s+){0,2}$", re.I)
+_SELF = _Context(r"\b(?:this|our|we|the present|the current|the (?:aim|purpose) of this)\b", re.I)
 
 _DIRECTION_CUES: dict[str, list[str]] = {
     "no_effect": [
@@ -213,6 +233,13 @@ def _prepared(pattern: str) -> Compiled:
 _COMPILED_DESIGN = {k: [(_prepared(p), w) for p, w in cues] for k, cues in _DESIGN_CUES.items()}
 _COMPILED_NEWS = [(_prepared(p), w) for p, w in _NEWS_CUES]
 _COMPILED_DIRECTION = {k: [_prepared(p) for p in cues] for k, cues in _DIRECTION_CUES.items()}
+# each list in the order it is read, with the index of which cues a text's anchor literals make worth trying
+_DESIGN_ORDER = [(design, compiled, weight) for design, cues in _COMPILED_DESIGN.items() for compiled, weight in cues]
+_DESIGN_INDEX = LiteralIndex(compiled for _, compiled, _ in _DESIGN_ORDER)
+_NEWS_INDEX = LiteralIndex(compiled for compiled, _ in _COMPILED_NEWS)
+_DIRECTION_ORDER = [(label, compiled) for label in ("no_effect", "negative", "unclear", "mixed", "positive")
+                    for compiled in _COMPILED_DIRECTION[label]]
+_DIRECTION_INDEX = LiteralIndex(compiled for _, compiled in _DIRECTION_ORDER)
 
 
 def _clause_before(text: str, start: int, width: int) -> str:
@@ -241,20 +268,21 @@ _OWN_STUDY = re.compile(
     r"|\b" + _OWN_PLAN + r"\b")
 DESCRIPTIVE_MIN_CHARS = 250
 REPEATS_COUNTED = 2  # a phrase repeated (six p-values, "cohort" on every line) counts at most this often
-_PEOPLE_STUDIED = re.compile(
+_PEOPLE_STUDIED = Phrases(
     r"\b(?:participants?|patients (?:will|were|are)|subjects|(?:were|will be|was|are) (?:enrolled|recruited)|sample of \d"
     r"|dose (?:escalation|expansion)|will (?:receive|be (?:treated|given|offered|followed))|(?:were|was) followed"
     r"|participated in (?:this|the|our) (?:research|study|survey)|provided (?:their )?responses"
     r"|" + _OWN_PLAN + r")\b")
 
-# a text setting out its own study to come ("this protocol", "the trial will recruit", "participants will be")
-_OWN_PROTOCOL = re.compile(
+# a text setting out its own study to come ("this protocol", "the trial will recruit", "participants will be").
+# Phrases: searched alternative by alternative where each one's literal occurs (the same match, found faster).
+_OWN_PROTOCOL = Phrases(
     r"\b(?:this (?:protocol|trial|study|evaluation|review) (?:will|aims|is designed)|(?:study|trial) protocol\b|protocol for (?:a|an|the)\b"
     r"|participants will\b|we will\b"
     r"|the investigators (?:will|plan|propose|hypothesi[sz]e|aim)|(?:is|are) (?:currently )?(?:recruiting|under way|underway))")
-_REPORTS_RESULTS = re.compile(r"\b(?:we found|results (?:showed|show|indicate|suggest)|(?:was|were) (?:significantly|associated)|findings (?:show|suggest|indicate))\b")
+_REPORTS_RESULTS = Phrases(r"\b(?:we found|results (?:showed|show|indicate|suggest)|(?:was|were) (?:significantly|associated)|findings (?:show|suggest|indicate))\b")
 # an evaluation, project or research report, by its own words, which may name no method at all
-_EVALUATION = re.compile(
+_EVALUATION = Phrases(
     r"\b(?:(?:this|the|an|our|independent|final|interim) evaluation|evaluation (?:of|report|found|findings)|evaluat(?:ed|ing) (?:the|a|an|how|whether)"
     r"|(?:this|the|our) (?:project|pilot|programme|research|study) (?:found|shows|showed|suggests|reports|explored|examined|looked)"
     r"|findings (?:of|from) (?:our|the|this|a) (?:research|study|project|evaluation|pilot)|impact report|research report"
@@ -340,43 +368,41 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
     kept: dict[str, list[Cue]] = {k: [] for k in _DESIGN_CUES}
     planned: dict[str, float] = {}
     set_aside: list[Cue] = []
-    for design, cues in _COMPILED_DESIGN.items():
-        for compiled, weight in cues:
-            if len(compiled.literals) == 1 and compiled.literals[0] not in present:
+    for cue_index in _DESIGN_INDEX.active(present):  # in table order: only the cues whose literal occurs
+        design, compiled, weight = _DESIGN_ORDER[cue_index]
+        counted = 0
+        for found in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
+            start, end = found.span()
+            if not _bounded(low, start, end):
                 continue
-            counted = 0
-            for found in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
-                start, end = found.span()
-                if not _bounded(low, start, end):
-                    continue
-                cue = Cue(text[start:end], start, end, design, weight)
-                before = _clause_before(text, start, 80)
-                after = text[end : end + 60]
-                if _NEGATORS.search(before) or _NEGATED_AFTER.search(after):
-                    cue.note = "negated or hoped for, not done"
-                    set_aside.append(cue)
-                    continue
-                if _PLANNED.search(before) or _PLANNED_AFTER.search(after):
-                    cue.note = "planned, not done yet"
-                    set_aside.append(cue)
-                    planned[design] = planned.get(design, 0.0) + weight
-                    continue
-                if design == "guidance" and _WORKS_WITHIN.search(before[-60:]):
-                    cue.note = "the rules or guidance it works within, not its own genre"
-                    set_aside.append(cue)
-                    continue
-                factor = 1.0
-                if start < title_end:
-                    factor = 2.5
-                elif _SELF.search(before[-50:]):
-                    factor = 1.5
-                elif _CITING.search(before):
-                    factor, cue.note = 0.4, "cites other work"
-                cue.weight = weight * factor
-                counted += 1
-                if counted <= REPEATS_COUNTED:
-                    scores[design] += cue.weight
-                    kept[design].append(cue)
+            cue = Cue(text[start:end], start, end, design, weight)
+            before = _clause_before(text, start, 80)
+            after = text[end : end + 60]
+            if _NEGATORS.search(before) or _NEGATED_AFTER.search(after):
+                cue.note = "negated or hoped for, not done"
+                set_aside.append(cue)
+                continue
+            if _PLANNED.search(before) or _PLANNED_AFTER.search(after):
+                cue.note = "planned, not done yet"
+                set_aside.append(cue)
+                planned[design] = planned.get(design, 0.0) + weight
+                continue
+            if design == "guidance" and _WORKS_WITHIN.search(before[-60:]):
+                cue.note = "the rules or guidance it works within, not its own genre"
+                set_aside.append(cue)
+                continue
+            factor = 1.0
+            if start < title_end:
+                factor = 2.5
+            elif _SELF.search(before[-50:]):
+                factor = 1.5
+            elif _CITING.search(before):
+                factor, cue.note = 0.4, "cites other work"
+            cue.weight = weight * factor
+            counted += 1
+            if counted <= REPEATS_COUNTED:
+                scores[design] += cue.weight
+                kept[design].append(cue)
     news_score, news_cues = _news_score(text, low, present, positions)
     best = max(scores, key=lambda k: (scores[k], EVIDENCE_LEVELS[k] or 0))
     ranked = sorted(scores.values(), reverse=True)
@@ -456,18 +482,17 @@ def design_of(text: str, *, title_end: int = 0, doc_type: str | None = None, pub
 
 def _news_score(text: str, low: str, present: Container[str], positions: dict[str, list[int]] | None = None) -> tuple[float, list[Cue]]:
     score, cues = 0.0, []
-    for compiled, weight in _COMPILED_NEWS:
-        if len(compiled.literals) == 1 and compiled.literals[0] not in present:
-            continue
+    for cue_index in _NEWS_INDEX.active(present):
+        compiled, weight = _COMPILED_NEWS[cue_index]
         for found in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
             score += weight
             cues.append(Cue(text[found.start():found.end()], found.start(), found.end(), "commentary_or_news", weight))
     return score, sorted(cues, key=lambda c: -c.weight)
 
 
-_NOT_BEFORE_FINDING = re.compile(r"\b(?:no|not|without|little|lack of)\b[^.]{0,25}$", re.I)
+_NOT_BEFORE_FINDING = _Context(r"\b(?:no|not|without|little|lack of)\b[^.]{0,25}$", re.I)
 # an aim, a plan or a wish is not a finding ("aims to reduce", "will test whether it improves")
-_AIM_BEFORE_FINDING = re.compile(r"\b(?:aims?|aimed|aiming|intends?|intended|designed|seeks?|hopes?|hoped|will|would|plans?|in order|so as|expected) "
+_AIM_BEFORE_FINDING = _Context(r"\b(?:aims?|aimed|aiming|intends?|intended|designed|seeks?|hopes?|hoped|will|would|plans?|in order|so as|expected) "
                                  r"(?:to |at |of |that )?(?:\w+ ){0,3}$", re.I)
 
 
@@ -487,19 +512,17 @@ def direction_cues(text: str, low: str | None = None, present: Container[str] | 
     taken: list[tuple[int, int]] = []
     low = low if low is not None else lowered(text)
     present = present if present is not None else low
-    for label in ("no_effect", "negative", "unclear", "mixed", "positive"):
-        for compiled in _COMPILED_DIRECTION[label]:
-            if len(compiled.literals) == 1 and compiled.literals[0] not in present:
+    for cue_index in _DIRECTION_INDEX.active(present):  # no-effect phrases first, then negative, unclear, mixed, positive
+        label, compiled = _DIRECTION_ORDER[cue_index]
+        for match in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
+            start, end = match.span()
+            if end - start < 4 or not _bounded(low, start, end, check_end=False) or any(start < b and a < end for a, b in taken):
                 continue
-            for match in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
-                start, end = match.span()
-                if end - start < 4 or not _bounded(low, start, end, check_end=False) or any(start < b and a < end for a, b in taken):
-                    continue
-                before = _clause_before(text, start, 50)
-                if label == "positive" and (_NOT_BEFORE_FINDING.search(before) or _AIM_BEFORE_FINDING.search(before)):
-                    continue
-                taken.append((start, end))
-                found.append(Cue(text[start:end].strip(), start, end, label))
+            before = _clause_before(text, start, 50)
+            if label == "positive" and (_NOT_BEFORE_FINDING.search(before) or _AIM_BEFORE_FINDING.search(before)):
+                continue
+            taken.append((start, end))
+            found.append(Cue(text[start:end].strip(), start, end, label))
     return sorted(found, key=lambda c: c.start)
 
 

@@ -25,6 +25,7 @@ import numpy as np
 log = logging.getLogger(__name__)
 
 MODEL_PATH = Path(__file__).with_name("model.json")
+_MODEL_TEXT = str(MODEL_PATH)
 LOCAL_MODEL = "evidence-model.json"  # a model retrained by `evidence reclassify` from this catalogue's curation
 NGRAM_CHARS = 6000  # word n-grams are read from the opening of a text (title, summary, methods)
 # every byte but a-z becomes a space: bytes.translate and bytes.split tokenise at C speed (non-ASCII letters split words)
@@ -146,9 +147,9 @@ class DesignModel:
     meta: dict[str, Any] = field(default_factory=dict)
     _inverse: dict[int, str] | None = field(default=None, repr=False, compare=False)
     _words: dict[bytes, int] | None = field(default=None, repr=False, compare=False)
-    _pairs: dict[bytes, int] = field(default_factory=dict, repr=False, compare=False)
+    _pairs: dict[tuple[bytes, ...], int] = field(default_factory=dict, repr=False, compare=False)
     _word_set: frozenset[bytes] = field(default=frozenset(), repr=False, compare=False)
-    _pair_set: frozenset[bytes] = field(default=frozenset(), repr=False, compare=False)
+    _pair_set: frozenset[tuple[bytes, ...]] = field(default=frozenset(), repr=False, compare=False)
 
     @property
     def class_counts(self) -> dict[str, int]:
@@ -163,19 +164,20 @@ class DesignModel:
     def indices(self, names: list[str], low: str | None = None) -> list[int]:
         """The vocabulary indices of the features present (each counted once); `low`: a lowered text for its n-grams.
 
-        From a text, the same features as `word_features` gives, found by set intersections (C loops).
+        From a text, the same features as `word_features` gives, found by set intersections (C loops). A bigram
+        is looked up as the pair of its words (a tuple hashes from the words' own cached hashes: no joined copy).
         """
         vocabulary = self.vocabulary
         found = {vocabulary[n] for n in names if n in vocabulary}
         if low is not None:
             if self._words is None:
                 self._words = {n[2:].encode("ascii", "replace"): i for n, i in vocabulary.items() if n.startswith("w:")}
-                self._pairs = {n[2:].encode("ascii", "replace"): i for n, i in vocabulary.items() if n.startswith("b:")}
+                self._pairs = {tuple(n[2:].encode("ascii", "replace").split(b" ")): i for n, i in vocabulary.items() if n.startswith("b:")}
                 self._word_set, self._pair_set = frozenset(self._words), frozenset(self._pairs)
             words = byte_tokens(low)
-            found.update(self._words[w] for w in self._word_set.intersection(words))
-            found.update(self._pairs[b] for b in self._pair_set.intersection(map(b" ".join, zip(words, words[1:], strict=False))))
-        return list(found)
+            found.update(map(self._words.__getitem__, self._word_set.intersection(words)))
+            found.update(map(self._pairs.__getitem__, self._pair_set.intersection(zip(words, words[1:], strict=False))))
+        return sorted(found)  # vocabulary order: the same sums and the same tie order in every process
 
     def predict(self, names: list[str], rules_design: str, top: int = 5, low: str | None = None) -> Prediction:
         """The design, its calibrated confidence and the features that weighed most, for one record's features.
@@ -184,7 +186,8 @@ class DesignModel:
         trained on often enough: a design the metadata or a plain statement gave is kept, however rare.
         """
         rows = self.indices(names, low)
-        logits = self.intercept + (self.weights[rows].sum(axis=0) if rows else 0.0)
+        block = self.weights[rows]  # (features present, classes): gathered once, summed, and read for the strongest
+        logits = self.intercept + (block.sum(axis=0) if rows else 0.0)
         logits = logits - logits.max()
         probabilities = np.exp(logits)
         probabilities /= probabilities.sum()
@@ -198,8 +201,8 @@ class DesignModel:
         column = self.classes.index(design) if design in self.classes else None
         strongest: list[tuple[str, float]] = []
         if column is not None and rows:
-            contributions = self.weights[rows, column]
-            order = np.argsort(-np.abs(contributions))[:top]
+            contributions = block[:, column]
+            order = np.argsort(-np.abs(contributions), kind="stable")[:top]  # ties: in vocabulary order
             if self._inverse is None:
                 self._inverse = {i: n for n, i in self.vocabulary.items()}
             inverse = self._inverse
@@ -247,12 +250,18 @@ class DesignModel:
 
 def load_model(path: str | Path | None = None) -> DesignModel | None:
     """The model in use (None when there is no model file: the rules alone decide, at their own confidence)."""
-    path = Path(path) if path else model_path()
-    try:
-        stat = path.stat()
-    except OSError:
-        return None
-    return _load(str(path), stat.st_mtime_ns, stat.st_size)
+    if path:
+        candidates: tuple[str, ...] = (os.fspath(path),)
+    else:  # as model_path() chooses, with one os.stat per file (this runs once per classified text)
+        explicit = os.environ.get("EVIDENCE_MODEL")
+        candidates = (explicit,) if explicit else (LOCAL_MODEL, _MODEL_TEXT)
+    for path_text in candidates:
+        try:
+            stat = os.stat(path_text)
+        except OSError:
+            continue
+        return _load(path_text, stat.st_mtime_ns, stat.st_size)
+    return None
 
 
 @functools.lru_cache(maxsize=4)

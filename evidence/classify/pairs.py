@@ -90,6 +90,13 @@ def pairs_of(text: str, interventions: dict[str, list[Any]], outcomes: dict[str,
         return {i for m in matches if m.start >= title_end and (i := _span_of(spans, starts, m.start)) is not None}
 
     outcome_sentences = {o: where(ms) for o, ms in outcomes.items()}
+    stated: dict[tuple[int, int], tuple[str | None, list[Cue]]] = {}  # each window's finding, read once
+
+    def finding(start: int, end: int) -> tuple[str | None, list[Cue]]:
+        if (start, end) not in stated:
+            stated[(start, end)] = _finding_direction(cues, start, end)
+        return stated[(start, end)]
+
     for intervention, i_matches in interventions.items():
         for index in sorted(where(i_matches)):
             start, end = sentence_window(index)
@@ -98,7 +105,7 @@ def pairs_of(text: str, interventions: dict[str, list[Any]], outcomes: dict[str,
                     continue
                 if not any(start <= m.start < end for m in o_matches):
                     continue
-                direction, used = _finding_direction(cues, start, end)
+                direction, used = finding(start, end)
                 found[(intervention, outcome)] = _pair(text, intervention, outcome, direction or no_finding, start, end, "sentence",
                                                        confidences, used)
     if "\n\n" in text.strip():
@@ -112,11 +119,12 @@ def pairs_of(text: str, interventions: dict[str, list[Any]], outcomes: dict[str,
                         in_section.setdefault(where_at, {"i": set(), "o": set()})[kind].add(tag)
         for index, inside in sorted(in_section.items()):
             s_start, s_end = sections[index]
+            section_outcomes = sorted(inside["o"])
             for intervention in sorted(inside["i"]):
-                for outcome in sorted(inside["o"]):
+                for outcome in section_outcomes:
                     if (intervention, outcome) in found:
                         continue
-                    direction, used = _finding_direction(cues, s_start, s_end)
+                    direction, used = finding(s_start, s_end)
                     found[(intervention, outcome)] = _pair(text, intervention, outcome, direction or no_finding, s_start, s_end, "section",
                                                            confidences, used)
     if is_study and len(interventions) == 1:
@@ -133,7 +141,7 @@ def pairs_of(text: str, interventions: dict[str, list[Any]], outcomes: dict[str,
             direction, used, window = None, [], None
             for index in sorted(outcome_sentences[outcome]):
                 start, end = sentence_window(index)
-                direction, used = _finding_direction(cues, start, end)
+                direction, used = finding(start, end)
                 window = (start, end)
                 if direction:
                     break

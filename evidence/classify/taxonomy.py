@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import os
 import re
-from collections.abc import Container, Iterable
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 from evidence.config import ConfigError, read_yaml_with_lines, strip_lines
 
 TAXONOMY_PATH = Path(__file__).with_name("taxonomy.yaml")
+_TAXONOMY_TEXT = str(TAXONOMY_PATH)
 KINDS = ("interventions", "outcomes", "populations")
 MAX_EVIDENCE = 6  # phrases kept per tag as its "why"
 WEAK_ONLY_SCORE = 0.9  # below the tag threshold: an intervention needs one of its strong phrases
@@ -38,10 +39,14 @@ class Term:
     weak: list[Compiled] = field(default_factory=list)
 
     @functools.cached_property
-    def anchor_set(self) -> frozenset[str] | None:
-        """Every pattern's anchor literal, or None when some pattern has none (it must always be tried)."""
-        patterns = self.strong + self.weak
-        return frozenset(lit for c in patterns for lit in c.literals) if all(c.literals for c in patterns) else None
+    def patterns(self) -> list[tuple[Compiled, float, bool]]:
+        """Every pattern with its weight and whether it is weak: the strong ones first, in file order."""
+        return [(c, 1.0, False) for c in self.strong] + [(c, 0.5, True) for c in self.weak]
+
+    @functools.cached_property
+    def index(self) -> LiteralIndex:
+        """Which of `patterns` a text's anchor literals make worth trying."""
+        return LiteralIndex(c for c, _, _ in self.patterns)
 
 
 @dataclass
@@ -116,14 +121,16 @@ MIN_LITERAL = 3
 LOOKAHEAD_MARGIN = 80  # characters a lookahead may read past a match (the window must not cut it short)
 
 
-def compiled_with_anchor(compiled: re.Pattern[str]) -> Compiled:
+def compiled_with_anchor(compiled: re.Pattern[str], *, exact: bool = False) -> Compiled:
     """A pattern with the literals one of which every match contains, and how far a match reaches around it.
 
     A pattern that does not begin with a literal is tried by the regex engine at every position of the
     text; knowing where its literal occurs (one Aho-Corasick pass, `Anchors.positions`) and how far a
     match reaches around it, the search runs only in those windows. In order of preference: a literal
     the pattern begins with; an alternation of literals it begins with ("(?:negative|adverse) effects");
-    the longest literal run anywhere in it; else none (the whole text is scanned).
+    the longest literal run anywhere in it; else none (the whole text is scanned). With `exact` (for
+    `Phrases`), the literal set whose shortest literal is longest is taken wherever it stands, and
+    `before` is never less than a match can reach (see the known gap below).
     """
     try:
         from re import _parser as sre_parse  # type: ignore[attr-defined]
@@ -146,6 +153,13 @@ def compiled_with_anchor(compiled: re.Pattern[str]) -> Compiled:
         width = sre_parse.SubPattern(state, part).getwidth()[1]
         return UNBOUNDED if width >= 10_000 else int(width) + lookahead  # a lookahead reads past the match: give it room
 
+    def lead(part: list[Any]) -> int:
+        """How far before its literal a match can start: 0 when only assertions (\\b, a look-behind) come first."""
+        if sre_parse.SubPattern(state, part).getwidth() == (0, 0):
+            return 0  # every match starts where the literal does
+        width = reach(part)
+        return max(width, 1) if width != UNBOUNDED else UNBOUNDED
+
     def leading_literal(part: list[Any]) -> str:
         run = ""
         for op, value in part:
@@ -164,6 +178,24 @@ def compiled_with_anchor(compiled: re.Pattern[str]) -> Compiled:
         heads = tuple(leading_literal(list(alt)) for alt in value[1])
         return heads if all(len(h) >= MIN_LITERAL for h in heads) else None
 
+    if exact:  # the literal set whose shortest literal is longest (the rarest, roughly); the earliest on a tie
+        candidates: list[tuple[tuple[str, ...], int]] = []
+        run, run_start = "", 0
+        for index, (op, value) in enumerate(items):
+            if op is sre_parse.LITERAL:
+                run, run_start = (run + chr(value), run_start) if run else (chr(value), index)
+                continue
+            if len(run) >= MIN_LITERAL:
+                candidates.append(((run,), run_start))
+            run = ""
+            if heads := branch_literals((op, value)):
+                candidates.append((tuple(dict.fromkeys(heads)), index))
+        if len(run) >= MIN_LITERAL:
+            candidates.append(((run,), run_start))
+        if not candidates:
+            return Compiled(compiled, (), UNBOUNDED, UNBOUNDED)
+        literals, at = max(candidates, key=lambda c: (min(map(len, c[0])), -c[1]))
+        return Compiled(compiled, literals, lead(items[:at]), reach(items[at:]))
     first = leading_literal(items)
     if len(first) >= MIN_LITERAL:
         return Compiled(compiled, (first,), 0, reach(items))
@@ -180,19 +212,23 @@ def compiled_with_anchor(compiled: re.Pattern[str]) -> Compiled:
         else:
             run = ""
     if len(best) >= MIN_LITERAL:
-        before = reach(items[:best_at])
-        tail = reach(items[best_at:])
-        return Compiled(compiled, (best,), max(before, 1) if before != UNBOUNDED else UNBOUNDED, tail)
+        return Compiled(compiled, (best,), lead(items[:best_at]), reach(items[best_at:]))
     for index, item in enumerate(items):
         if heads := branch_literals(item):
-            return Compiled(compiled, tuple(dict.fromkeys(heads)), max(reach(items[:index]), 1) if index else 0, reach(items[index:]))
+            before = lead(items[:index])
+            # Known gap, kept so that outputs stay as they were: an unbounded lead ("\\d[\\d.]*% (?:fewer|reduction)")
+            # is searched from one character before the literal, so a match starting further back is missed.
+            return Compiled(compiled, tuple(dict.fromkeys(heads)), 1 if before == UNBOUNDED and not exact else before, reach(items[index:]))
     return Compiled(compiled, (), UNBOUNDED, UNBOUNDED)
 
 
 def scan(compiled: Compiled, low: str, positions: dict[str, list[int]] | None) -> Iterable[re.Match[str]]:
-    """`pattern.finditer(low)`, searching only around its literals' occurrences when they are known and few.
+    """`pattern.finditer(low)`, trying the pattern only where its literals occur when they are known.
 
-    A pattern that begins with its one literal is left to the regex engine's own prefix search (fastest).
+    A pattern that begins with one of its literals can match only where one occurs: it is matched there
+    (`pattern.match` at each occurrence, left to right, none inside the last match), which finds what
+    finditer finds without the engine walking the rest of the text. Another is searched in windows
+    around its literals' occurrences when they are few.
     """
     pattern, literals, before, tail = compiled
     if positions is None or not literals:
@@ -201,17 +237,23 @@ def scan(compiled: Compiled, low: str, positions: dict[str, list[int]] | None) -
         starts = positions.get(literals[0])
         if not starts:
             return ()
-        if before == 0:
-            return pattern.finditer(low, starts[0])
     else:
         groups = [positions[lit] for lit in literals if lit in positions]
         if not groups:
             return ()
-        starts = groups[0] if len(groups) == 1 else sorted(at for group in groups for at in group)
+        starts = groups[0] if len(groups) == 1 else sorted({at for group in groups for at in group})
+    found: list[re.Match[str]] = []
+    last = 0
+    if before == 0:
+        match_at = pattern.match
+        for at in starts:
+            if at >= last and (match := match_at(low, at)) is not None:
+                last = match.end()
+                found.append(match)
+        return found
     if before == UNBOUNDED or tail == UNBOUNDED or len(starts) > WINDOW_SEARCH_MAX:
         return pattern.finditer(low, max(0, starts[0] - before) if before != UNBOUNDED else 0)
-    found: list[re.Match[str]] = []
-    last, size, reach = 0, len(low), tail + 1  # +1: an assertion after the match sees the real next character
+    size, reach = len(low), tail + 1  # +1: an assertion after the match sees the real next character
     for at in starts:
         if at < last:
             continue
@@ -221,6 +263,118 @@ def scan(compiled: Compiled, low: str, positions: dict[str, list[int]] | None) -
             last = match.end()
             found.append(match)
     return found
+
+
+def alternatives(pattern: str) -> list[str]:
+    """The top-level alternatives of a regex: "A|B" gives A and B; "\\b(?:A|B)\\b" gives "\\bA\\b" and "\\bB\\b"."""
+    prefix = r"\b" if pattern.startswith(r"\b(?:") else ""
+    body, suffix = pattern[len(prefix):], ""
+    closing = next((at for at, ch, depth in _structure(body) if ch == ")" and depth == 0), None) if body.startswith("(?:") else None
+    if closing is not None and body[closing + 1 :] in ("", r"\b"):  # one group holds the whole pattern: split inside it
+        body, suffix = body[3:closing], body[closing + 1 :]
+    else:
+        body, prefix = pattern, ""
+    cuts = [at for at, ch, depth in _structure(body) if ch == "|" and depth == 0]
+    return [prefix + body[a + 1 : b] + suffix for a, b in zip([-1, *cuts], [*cuts, len(body)], strict=True)]
+
+
+def _structure(pattern: str) -> Iterator[tuple[int, str, int]]:
+    """Each "(", ")" and "|" of a regex outside escapes and character classes, with the group depth after it."""
+    depth, index, in_class = 0, 0, False
+    while index < len(pattern):
+        ch = pattern[index]
+        if ch == "\\":
+            index += 2
+            continue
+        if in_class:
+            in_class = ch != "]"
+        elif ch == "[":
+            in_class = True
+            index += 1 if pattern[index + 1 : index + 2] == "^" else 0
+            index += 1 if pattern[index + 1 : index + 2] == "]" else 0  # a leading "]" is a literal in the class
+        elif ch in "()|":
+            depth += {"(": 1, ")": -1, "|": 0}[ch]
+            yield index, ch, depth
+        index += 1
+
+
+class Phrases:
+    """A regex of many alternatives, searched as the leftmost of its alternatives' first matches.
+
+    The regex engine tries an alternation led by \\b at every position of a text. Each alternative alone
+    carries a literal (`compiled_with_anchor`): one that begins with it is matched only where it occurs;
+    another, of bounded width, is searched only in a window around each occurrence wide enough to hold any
+    match containing it. At one position the earlier alternative wins, as in the alternation, so `search`
+    finds the match `re.search` would (same start and end).
+    """
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self.regex = re.compile(pattern, flags)
+        self.parts = [_Part.of(re.compile(part, flags)) for part in alternatives(pattern)]
+
+    def search(self, low: str) -> re.Match[str] | None:
+        """The leftmost match in `low` (None when there is none)."""
+        best: re.Match[str] | None = None
+        for part in self.parts:
+            found = part.first(low, len(low) if best is None else best.start())
+            if found is not None and (best is None or found.start() < best.start()):
+                best = found
+        return best
+
+
+class _Part(NamedTuple):
+    """One alternative of `Phrases`: its pattern, literals, how far before one a match starts, and its widest match."""
+
+    pattern: re.Pattern[str]
+    literals: tuple[str, ...]
+    before: int
+    width: int  # UNBOUNDED, or when a window cannot be trusted (a look-ahead or `$` reads past the match)
+
+    @classmethod
+    def of(cls, compiled: re.Pattern[str]) -> _Part:
+        try:
+            from re import _parser as sre_parse  # type: ignore[attr-defined]
+        except ImportError:  # pragma: no cover - Python < 3.11
+            import sre_parse  # type: ignore[no-redef]
+        anchored = compiled_with_anchor(compiled, exact=True)
+        widest = int(sre_parse.parse(compiled.pattern, compiled.flags & ~re.UNICODE).getwidth()[1])
+        reads_past = any(token in compiled.pattern for token in ("(?=", "(?!", "$", "\\Z"))
+        width = UNBOUNDED if widest >= 10_000 or reads_past else widest
+        return cls(compiled, anchored.literals, anchored.before, width)
+
+    def first(self, low: str, limit: int) -> re.Match[str] | None:
+        """The first match in `low`, if it starts before `limit`."""
+        pattern, literals, before, width = self
+        if not literals or before == UNBOUNDED or (before and width == UNBOUNDED):
+            found = pattern.search(low)
+            return found if found is not None and found.start() < limit else None
+        starts: list[int] = []
+        for literal in literals:
+            at = low.find(literal)
+            while 0 <= at < limit + before:
+                starts.append(at)
+                at = low.find(literal, at + 1)
+        if len(literals) > 1:
+            starts.sort()
+        if not before:  # every match starts where a literal does
+            for at in starts:
+                if at >= limit:
+                    return None
+                if (found := pattern.match(low, at)) is not None:
+                    return found
+            return None
+        # a match holding the literal at `at` starts in [at - before, at] and ends before at + width: a window that
+        # wide finds it whole (the +1 lets an assertion after the match see the real next character)
+        unchecked, size = 0, len(low)
+        for at in starts:
+            lo = max(unchecked, at - before)
+            if lo >= limit:
+                return None
+            found = pattern.search(low, lo, min(size, at + width + 1))
+            if found is not None and found.start() <= at:
+                return found if found.start() < limit else None
+            unchecked = at + 1
+        return None
 
 
 def _is_word(ch: str) -> bool:
@@ -235,12 +389,13 @@ def taxonomy_path() -> Path:
 def load_taxonomy(path: str | Path | None = None) -> Taxonomy:
     """Read and compile a taxonomy file (the one in use by default); a malformed one is a one-line
     ConfigError naming the file. Compiled once per file version: an edited file is read again."""
-    path = Path(path) if path else taxonomy_path()
+    # a plain os.stat of the path's text on every call (no Path objects: this runs once per classified text)
+    path_text = os.fspath(path) if path else (os.environ.get("EVIDENCE_TAXONOMY") or _TAXONOMY_TEXT)
     try:
-        stat = path.stat()
+        stat = os.stat(path_text)
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the taxonomy ({exc.strerror})") from None
-    return _load(str(path), stat.st_mtime_ns, stat.st_size)
+        raise ConfigError(f"{Path(path_text)}: cannot read the taxonomy ({exc.strerror})") from None
+    return _load(path_text, stat.st_mtime_ns, stat.st_size)
 
 
 @functools.lru_cache(maxsize=8)
@@ -295,22 +450,58 @@ class Anchors:
 
         self._automaton = ahocorasick.Automaton()
         for literal in set(filter(None, literals)):
-            self._automaton.add_word(literal, literal)
+            self._automaton.add_word(literal, (literal, len(literal) - 1))  # what each hit gives: the literal, how far back it starts
         self._empty = len(self._automaton) == 0
         if not self._empty:
             self._automaton.make_automaton()
 
     def found_in(self, low: str) -> set[str]:
         """The anchor literals that occur in `low` (a lowered text)."""
-        return set() if self._empty else {literal for _, literal in self._automaton.iter(low)}
+        return set() if self._empty else {literal for _, (literal, _back) in self._automaton.iter(low)}
 
     def positions(self, low: str) -> dict[str, list[int]]:
         """Where each anchor literal occurs in `low`: literal -> start offsets, in order."""
         found: dict[str, list[int]] = {}
         if not self._empty:
-            for end, literal in self._automaton.iter(low):
-                found.setdefault(literal, []).append(end - len(literal) + 1)
+            get = found.get
+            for end, (literal, back) in self._automaton.iter(low):
+                starts = get(literal)
+                if starts is None:
+                    found[literal] = [end - back]
+                else:
+                    starts.append(end - back)
         return found
+
+
+class LiteralIndex:
+    """Which patterns of a list a text's anchor literals make worth trying, in list order.
+
+    A pattern none of whose literals occurs in the text cannot match (every match holds one), so only the
+    patterns of the literals found, and any pattern with no literal, are tried: a few set operations
+    instead of one test per pattern.
+    """
+
+    def __init__(self, compiled: Iterable[Compiled]) -> None:
+        self._compiled = list(compiled)
+        self._always = tuple(i for i, c in enumerate(self._compiled) if not c.literals)
+        by_literal: dict[str, list[int]] = {}
+        for index, c in enumerate(self._compiled):
+            for literal in c.literals:
+                by_literal.setdefault(literal, []).append(index)
+        self._by_literal = {literal: tuple(indices) for literal, indices in by_literal.items()}
+        self._literals = frozenset(by_literal)
+
+    def active(self, present: Container[str]) -> list[int]:
+        """The indices of the patterns to try, given the anchor literals `present` (a set, or the lowered text itself)."""
+        if not isinstance(present, (set, frozenset)):
+            return [i for i, c in enumerate(self._compiled) if not c.literals or any(lit in present for lit in c.literals)]
+        hits = self._literals.intersection(present)
+        if not self._always and len(hits) <= 1:
+            return list(self._by_literal[next(iter(hits))]) if hits else []
+        found = set(self._always)
+        for literal in hits:
+            found.update(self._by_literal[literal])
+        return sorted(found)
 
 
 def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None,
@@ -321,25 +512,26 @@ def match_term(term: Term, text: str, title_end: int = 0, low: str | None = None
     the set of anchor literals found in it (`Anchors.found_in`), or None to search for each; `positions`
     where they occur (`Anchors.positions`), so that patterns are tried only around them.
     """
-    if isinstance(present, (set, frozenset)) and term.anchor_set is not None and term.anchor_set.isdisjoint(present):
-        return 0.0, []  # none of its literals is in the text: most terms, for most texts
     low = low if low is not None else lowered(text)
-    present = present if present is not None else low
+    active = term.index.active(present if present is not None else low)
+    if not active:
+        return 0.0, []  # none of its literals is in the text: most terms, for most texts
+    patterns = term.patterns
+    size = len(low)
     matches: list[Match] = []
     taken: list[tuple[int, int]] = []
-    for patterns, weight, weak in ((term.strong, 1.0, False), (term.weak, 0.5, True)):
-        for compiled in patterns:
-            literals = compiled.literals
-            if len(literals) == 1 and literals[0] not in present:
+    for index in active:
+        compiled, weight, weak = patterns[index]
+        for found in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
+            start, end = found.span()
+            if start == end or (start > 0 and _is_word(low[start - 1])) or (end < size and _is_word(low[end])):
+                continue  # matches stand on word boundaries
+            if any(start < b and a < end for a, b in taken):
                 continue
-            for found in (scan(compiled, low, positions) if positions is not None else compiled.pattern.finditer(low)):
-                start, end = found.span()
-                if start == end or (start > 0 and _is_word(low[start - 1])) or (end < len(low) and _is_word(low[end])):
-                    continue  # matches stand on word boundaries
-                if any(start < b and a < end for a, b in taken):
-                    continue
-                taken.append((start, end))
-                matches.append(Match(text[start:end], start, end, weight * (2.0 if start < title_end else 1.0), weak))
+            taken.append((start, end))
+            matches.append(Match(text[start:end], start, end, weight * (2.0 if start < title_end else 1.0), weak))
+    if not matches:
+        return 0.0, []
     matches.sort(key=lambda m: m.start)
     # A weak word counts once however often it recurs ("safe, safe" is not two signals). An outcome's
     # weak word counts double in the title only when another phrase after the title bears it out: a
