@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from evidence.catalogue import SAFE_ID
-
 from evidence.classify.design import DESIGN_LABELS
 from evidence.classify.taxonomy import load_taxonomy
 
