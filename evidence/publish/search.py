@@ -80,7 +80,8 @@ def _records(site: Path) -> list[dict[str, Any]]:
         raise SearchUnavailable(f"{path}: cannot read the records to index ({exc})") from None
     taxonomy = load_taxonomy()
     names = {kind: {t: taxonomy.terms[kind][t].label for t in taxonomy.ids(kind)} for kind in ("interventions", "outcomes", "populations")}
-    return [search_record(row, names) for row in rows if isinstance(row, dict) and SAFE_ID.fullmatch(str(row.get("id") or ""))]
+    return [search_record(row, names) for row in rows if isinstance(row, dict) and SAFE_ID.fullmatch(str(row.get("id") or ""))
+            and row.get("inclusion") != "excluded"]  # excluded by the screening criteria: on no list, so not in search
 
 
 def search_page(record: dict[str, Any]) -> str:
