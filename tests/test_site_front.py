@@ -3,6 +3,7 @@ URL, the --base-url check, the search index's excerpts, results and filters."""
 from __future__ import annotations
 
 import posixpath
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -123,3 +124,79 @@ def test_an_absolute_base_url_is_taken(demo_db, tmp_path):
     assert result.exit_code == 0, result.output
     parsed = feedparser.parse((tmp_path / "site" / "feeds/all.xml").read_bytes())
     assert parsed.entries[0].link.startswith("http://intranet.example:8080/evidence/records/")
+
+
+# -- search ------------------------------------------------------------------------------------------------------
+
+def _index_pages(site: Path) -> dict[str, dict]:
+    """What Pagefind holds for each record: read back through its own files would need its wasm; instead the
+    pages it was given, rebuilt the same way (search_page is what index_site writes for Pagefind)."""
+    from evidence.publish.search import _records
+
+    return {r["url"]: r for r in _records(site)}
+
+
+def test_the_index_holds_each_records_own_words_with_its_facts_and_readable_filters(based_site):
+    import json
+
+    from bs4 import BeautifulSoup
+
+    from evidence.publish.search import search_page
+
+    rows = {r["id"]: r for r in json.loads((based_site / "downloads/catalogue.json").read_text(encoding="utf-8"))["records"]}
+    indexed = _index_pages(based_site)
+    assert len(indexed) == len([r for r in rows.values() if r.get("inclusion") != "excluded"]) > 10
+    for url, record in indexed.items():
+        row = rows[url.removeprefix("records/").removesuffix(".html")]
+        assert (based_site / url).is_file()
+        page = BeautifulSoup(search_page(record), "lxml")
+        body = page.select_one("[data-pagefind-body]")
+        ignored = body.select_one("[data-pagefind-ignore]")
+        ignored.extract()
+        text = body.get_text(" ")
+        assert row["title"] in text
+        assert not re.search(r"\b(?:TY|UR|KW|ER)  -|@\w+\{|Provenance|First seen", text), text  # no citation block, no field labels
+        for value in record["filters"].get("Population", []) + record["filters"]["Evidence level"]:
+            assert value not in text or value in (row["summary"] or "") + row["title"]
+        assert set(record["meta"]) == {"title", "year", "publisher", "level", "design", "direction"}
+        assert record["meta"]["year"] == ((row["published"] or "")[:4] or "Year not stated")
+        for key, values in record["filters"].items():
+            assert key[0].isupper() and all("_" not in v for v in values), (key, values)
+        assert {"Study design", "Evidence level", "Direction of findings"} <= set(record["filters"])
+
+
+def test_index_site_writes_a_pagefind_bundle_with_one_entry_per_record(demo_db, tmp_path):
+    import json
+
+    from evidence.publish.search import index_site
+
+    site = tmp_path / "site"
+    build_site(demo_db, site)
+    count = index_site(site)
+    assert count == len(_index_pages(site)) > 10
+    assert (site / "pagefind" / "pagefind.js").is_file() and (site / "pagefind" / "pagefind-entry.json").is_file()
+    entry = json.loads((site / "pagefind" / "pagefind-entry.json").read_text(encoding="utf-8"))
+    assert entry["languages"]["en"]["page_count"] == count
+    assert not list(site.glob("evidence-search-*"))  # the pages made for the index are not left in the site
+
+
+def test_hostile_text_in_a_record_stays_text_in_its_search_page():
+    from bs4 import BeautifulSoup
+
+    from evidence.publish.search import search_page, search_record
+
+    names = {"interventions": {}, "outcomes": {}, "populations": {}}
+    row = {"id": "x-1", "title": "<img src=x onerror=alert(1)>", "summary": "</main><script>alert(2)</script>",
+           "publisher": 'A "quoted" <b>publisher</b>', "published": "2020-01", "study_design": "rct", "evidence_level": 4,
+           "direction": "positive", "populations": ["<p>"], "authors": []}
+    page = BeautifulSoup(search_page(search_record(row, names)), "lxml")
+    assert not page.find("img") and not page.find("script") and not page.find("b")
+    assert page.select_one("[data-pagefind-meta=publisher]").get_text() == 'A "quoted" <b>publisher</b>'
+    assert page.select_one("[data-pagefind-filter='Evidence level']").get_text() == "4: Randomised trial"
+
+
+def test_a_site_without_its_catalogue_download_says_why_search_was_not_built(tmp_path):
+    from evidence.publish.search import SearchUnavailable, index_site
+
+    with pytest.raises(SearchUnavailable, match="catalogue.json: cannot read the records to index"):
+        index_site(tmp_path)

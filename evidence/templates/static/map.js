@@ -94,19 +94,19 @@
     var strongest = LEVELS.filter(function (l) { return counts[l]; })[0];
     var holder = td.firstElementChild;
     var label = holder.querySelector(".o-label");
-    var name = td.closest("tr").querySelector("th").textContent.trim() + " and " + label.textContent.replace(/: $/, "");
+    var name = td.closest("tr").querySelector("th").textContent.trim() + " and " + label.textContent;
     holder.textContent = "";
-    holder.appendChild(label);
     holder.appendChild(span("n", n ? String(n) : "–"));
-    holder.appendChild(span("lv", n ? " L" + strongest : ""));
+    holder.appendChild(span("lv", n ? " (L" + strongest + ")" : ""));
     if (noEffect) { holder.appendChild(span("ne", " ⊘", "A study at level 2 or above reports no effect or negative findings")); }
     if (n && !counts[5]) { holder.appendChild(span("sg", " S", "Synthesis gap: studies but no systematic review")); }
     if (n) { holder.appendChild(bar(counts)); }
+    holder.appendChild(label);
     var words = name + ": " + (n ? n + (n === 1 ? " study" : " studies") + " (" + describe(counts) + ")" : "no studies" + (filtered ? " match the filters" : "")) +
       (noEffect ? ", a study reports no effect or negative findings" : "") + (n && !counts[5] ? ", no systematic review" : "");
     holder.appendChild(span("vh cell-name", words));
     holder.title = words;
-    td.className = n ? "level-" + strongest : "gap";
+    td.className = n ? "level-" + strongest : "gap gap-absolute";
     td.dataset.levels = LEVELS.map(function (l) { return counts[l]; }).join(",");
   }
 
