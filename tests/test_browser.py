@@ -247,7 +247,7 @@ def test_the_map_prints_on_a4_landscape(page, served_site):
     page.set_viewport_size({"width": 1047, "height": 740})  # A4 landscape less 10 mm margins, at 96 px an inch
     page.emulate_media(media="print")
     assert page.locator("#map").is_visible() and not page.locator("header.site nav").is_visible()
-    assert not page.locator("#map-filters").is_visible()
+    assert not page.locator("#map-filters details").is_visible() and page.locator("#map-status").is_visible()  # what is filtered prints
     right = page.evaluate("Math.max(...Array.from(document.querySelectorAll('#map th, #map td')).map(e => e.getBoundingClientRect().right))")
     assert right <= 1047, right
     assert page.locator("#map thead th[data-o]").count() == len(taxonomy.ids("outcomes"))
