@@ -161,10 +161,12 @@ def test_a_cell_leads_to_its_records(page, served_site):
 
 def test_filters_recount_cells_empty_cells_read_empty_and_the_state_round_trips_in_the_address(browser, page, served_site):
     page.goto(f"{served_site}/map.html")
-    before = _cells(page)
-    status = page.locator("#map-status").inner_text()
-    total = int(re.search(r"\d+", status).group())
-    page.locator("#map-filters summary").click()
+    before = _cells(page)  # as the page was built
+    assert page.locator("#map-status").inner_text() == ""
+    page.locator("#map-filters summary").click()  # the filters' data loads on first use
+    page.wait_for_function("() => /studies shown/.test(document.getElementById('map-status').textContent)")
+    assert _cells(page) == before  # recounted from the data, the same map
+    total = int(re.search(r"\d+", page.locator("#map-status").inner_text()).group())
     page.check("input[name=level][value='5']")
     page.check("input[name=level][value='4']")
     after = _cells(page)
@@ -180,6 +182,7 @@ def test_filters_recount_cells_empty_cells_read_empty_and_the_state_round_trips_
     context, fresh, errors = _page(browser, 1366, 900)
     try:
         fresh.goto(url)
+        fresh.wait_for_function("() => /match the filters/.test(document.getElementById('map-status').textContent)")
         assert fresh.is_checked("input[name=level][value='5']") and fresh.is_checked("input[name=level][value='4']")
         assert not fresh.is_checked("input[name=level][value='2']")
         assert _cells(fresh) == after
@@ -197,12 +200,14 @@ def test_publisher_and_year_filters_are_in_the_address_too(browser, page, served
     publisher = page.locator("input[name=pub]").first.get_attribute("value")
     years = [y for y in page.locator("select[name=from] option").evaluate_all("os => os.map(o => o.value)") if y]
     page.locator("#map-filters summary").click()
+    page.wait_for_function("() => /studies shown/.test(document.getElementById('map-status').textContent)")
     page.locator("input[name=pub]").first.check()
     page.select_option("select[name=from]", years[len(years) // 2])
     assert "from=" in page.url and "pub=" in page.url
     context, fresh, errors = _page(browser, 1366, 900)
     try:
         fresh.goto(page.url)
+        fresh.wait_for_function("() => /match the filters/.test(document.getElementById('map-status').textContent)")
         assert fresh.is_checked("input[name=pub] >> nth=0") and fresh.input_value("select[name=from]") == years[len(years) // 2]
         assert fresh.locator("input[name=pub]:checked").count() == 1 and publisher
         assert _cells(fresh) == _cells(page)
@@ -243,7 +248,8 @@ def test_on_a_phone_the_map_is_a_list_per_intervention(phone, served_site):
 
 def test_the_map_prints_on_a4_landscape(page, served_site):
     taxonomy, _ = _outcomes()
-    page.goto(f"{served_site}/map.html")
+    page.goto(f"{served_site}/map.html#level=2")  # a filtered map prints as filtered, saying so
+    page.wait_for_function("() => /match the filters/.test(document.getElementById('map-status').textContent)")
     page.set_viewport_size({"width": 1047, "height": 740})  # A4 landscape less 10 mm margins, at 96 px an inch
     page.emulate_media(media="print")
     assert page.locator("#map").is_visible() and not page.locator("header.site nav").is_visible()
@@ -288,6 +294,19 @@ def test_search_filters_have_readable_labels_narrow_results_and_live_in_the_addr
     page.goto(url)
     page.wait_for_selector("#search-filters:not([hidden])")
     assert page.locator("#search-filters fieldset").nth(1).locator("input").first.is_checked()
+
+
+def test_the_map_filters_work_opened_from_disk(browser, built):
+    context, page, errors = _page(browser, 1366, 900)
+    try:
+        page.goto((built / "map.html").as_uri() + "#level=1")
+        page.wait_for_function("() => /match the filters/.test(document.getElementById('map-status').textContent)", timeout=5000)
+        assert page.is_checked("input[name=level][value='1']")
+        levels = page.locator("#map td[data-i]").evaluate_all("tds => tds.map(td => td.dataset.levels)")
+        assert all(v.split(",")[:4] == ["0", "0", "0", "0"] for v in levels) and any(v != "0,0,0,0,0" for v in levels)
+    finally:
+        context.close()
+    assert not errors, errors
 
 
 def test_search_opened_from_disk_says_at_once_how_to_open_the_site(browser, built):

@@ -1,24 +1,49 @@
-// Evidence map filters: recount every cell from the records embedded in the page (#map-data, made by
-// publish/evidence_map.py). Each row: [intervention idxs, outcome idxs, population idxs, level|null, publisher idx,
-// year|0, type idx, pairs [[i, o, direction idx]], design idx, direction idx, study 1|0]. A cell counts the kept
-// study rows stating its pair. The filters live in the address (#level=4&level=5&from=2015...), so a view can be
-// shared. Without scripts the full map shows.
+// Evidence map filters: recount every cell from the records' data (map-data.js, loaded on first use of the filters,
+// made by publish/evidence_map.py). Each row: [intervention idxs, outcome idxs, population idxs, level|null,
+// publisher idx, year|0, type idx, pairs [[i, o, direction idx]], design idx, direction idx, study 1|0]. A cell
+// counts the kept study rows stating its pair. The filters live in the address (#level=4&level=5&from=2015...), so
+// a view can be shared. Without scripts the full map shows.
 (function () {
   "use strict";
   var form = document.getElementById("map-filters");
-  var dataNode = document.getElementById("map-data");
-  if (!form || !dataNode) { return; }
-  var data = JSON.parse(dataNode.textContent);
+  if (!form) { return; }
   var SVG = "http://www.w3.org/2000/svg";
   var LEVELS = [5, 4, 3, 2, 1];
   var NO_EFFECT = { no_effect: 1, negative: 1 };
+  var MULTI = ["level", "design", "dir", "pop", "type", "pub"];
   var status = document.getElementById("map-status");
   var counter = document.getElementById("map-filter-count");
-  var rows = data.r || [];
-  var hasPairs = rows.length === 0 || rows[0].length > 7;
-  if (!data.d) { hide("design"); }
-  if (!data.dir) { hide("dir"); }
+  var panel = form.querySelector("details");
+  var data = null;
+  var rows = [];
+  var hasPairs = true;
+  var loading = null;
   form.hidden = false;
+
+  function load() {
+    if (loading) { return loading; }
+    loading = new Promise(function (resolve, reject) {
+      var inline = document.getElementById("map-data");
+      if (window.evidenceMapData) { resolve(window.evidenceMapData); return; }
+      if (inline) { resolve(JSON.parse(inline.textContent)); return; }
+      var script = document.createElement("script");
+      script.src = form.dataset.src;
+      script.onload = function () { if (window.evidenceMapData) { resolve(window.evidenceMapData); } else { reject(new Error("no data")); } };
+      script.onerror = function () { reject(new Error("not found")); };
+      document.head.appendChild(script);
+    });
+    status.textContent = "Loading the filters...";
+    return loading.then(function (loaded) {
+      data = loaded;
+      rows = data.r || [];
+      hasPairs = rows.length === 0 || rows[0].length > 7;
+      if (!data.d) { hide("design"); }
+      if (!data.dir) { hide("dir"); }
+      update(false);
+    }, function () {
+      status.textContent = "The filters' data (map-data.js) could not be loaded: rebuild the site with evidence build.";
+    });
+  }
 
   function hide(name) {
     var set = form.querySelector("fieldset[data-filter='" + name + "']");
@@ -31,8 +56,6 @@
     r[0].forEach(function (i) { r[1].forEach(function (o) { out.push([i, o, -1]); }); });
     return out;
   }
-  var MULTI = ["level", "design", "dir", "pop", "type", "pub"];
-
   function state() {
     var f = { from: form.elements.from.value, to: form.elements.to.value };
     MULTI.forEach(function (name) {
@@ -122,6 +145,7 @@
   }
 
   function update(writeHash) {
+    if (!data) { load(); return; }
     var f = state();
     var active = MULTI.reduce(function (s, name) { return s + Object.keys(f[name]).length; }, 0) + (f.from ? 1 : 0) + (f.to ? 1 : 0);
     var cells = {};
@@ -182,16 +206,16 @@
       select.value = Array.prototype.some.call(select.options, function (o) { return o.value === value; }) ? value : "";
       any = any || select.value !== "";
     });
-    if (any) { form.querySelector("details").open = true; }
+    if (any) { panel.open = true; }
+    return any;
   }
 
   form.addEventListener("change", function () { update(true); });
   form.addEventListener("reset", function () { window.setTimeout(function () { update(true); }, 0); });
+  panel.addEventListener("toggle", function () { if (panel.open) { load(); } });
   window.addEventListener("hashchange", function () {
     if (window.location.hash.indexOf("=") < 0 && window.location.hash.length > 1) { return; }  // a jump to #map-key, not a view
-    readHash();
-    update(false);
+    if (readHash() || data) { load().then(function () { update(false); }); }
   });
-  readHash();
-  update(false);
+  if (readHash()) { load(); }  // a shared, filtered view: load the data at once
 })();
