@@ -235,6 +235,13 @@ def test_every_page_type_fits_a_390_px_phone_with_controls_of_24_px(phone, serve
     assert not small, small[:5]
 
 
+@pytest.mark.parametrize("path", [*PAGES, "RECORD", "CELL"])
+def test_every_page_type_fits_1366_px_with_no_sideways_scrolling(page, served_site, built, path):
+    path = {"RECORD": _a_record(built), "CELL": _a_cell(built)}.get(path, path)
+    page.goto(f"{served_site}/{path}")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366
+
+
 def test_on_a_phone_the_map_is_a_list_per_intervention(phone, served_site):
     phone.goto(f"{served_site}/map.html")
     assert not phone.locator("#map thead").is_visible()
