@@ -3,9 +3,10 @@ site from the records the site publishes (its downloads/catalogue.json).
 
 Each record is indexed from a small page made for the index alone (in a temporary folder), not from its record
 page: the searchable text is the record's own (its title, its summary or abstract, its authors), so excerpts never
-show citation blocks, field labels or filter values (those sit in a data-pagefind-ignore block). Each result carries its year, publisher, evidence level, study design and direction as
-metadata (the result cards show them), and filters with readable labels: study design, evidence level,
-direction of findings, population, intervention, outcome, publisher, year and document type. Result URLs are
+show citation blocks, field labels or filter values (those sit in a data-pagefind-ignore block). Each result
+carries its year, publisher, evidence level, study design and direction as metadata (the result cards show them),
+and filters with readable labels: study design, evidence level, direction of findings, population, intervention,
+outcome, publisher, year and document type. Result URLs are
 `/records/<id>.html`; the search page resolves them from where it is served (any sub-path).
 """
 from __future__ import annotations
