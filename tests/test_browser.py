@@ -170,7 +170,8 @@ def test_filters_recount_cells_empty_cells_read_empty_and_the_state_round_trips_
     page.check("input[name=level][value='5']")
     page.check("input[name=level][value='4']")
     after = _cells(page)
-    assert re.fullmatch(rf"\d+ of {total} studies match the filters\.", page.locator("#map-status").inner_text())
+    assert re.fullmatch(rf"\d+ of {total} studies match the filters \(Evidence level: 5: [^;]+, 4: [^;]+\)\.",
+                        page.locator("#map-status").inner_text())
     emptied = [k for k in before if not before[k].startswith("–") and after[k].startswith("–")]
     assert emptied, "a filter to levels 4-5 empties some cell in the demo"
     i, o = emptied[0].split("|")
@@ -187,6 +188,8 @@ def test_filters_recount_cells_empty_cells_read_empty_and_the_state_round_trips_
         assert not fresh.is_checked("input[name=level][value='2']")
         assert _cells(fresh) == after
         assert fresh.locator("#map-status").inner_text() == page.locator("#map-status").inner_text()
+        assert fresh.locator("#map-filters details").get_attribute("open") is None  # a shared view shows its map first
+        fresh.locator("#map-filters summary").click()
         fresh.click("#map-filters button[type=reset]")
         fresh.wait_for_function("() => !location.hash.includes('level')")
         assert _cells(fresh) == before

@@ -68,8 +68,8 @@
 
   function keep(r, f) {
     if (!empty(f.level) && (r[3] === null || !f.level[String(r[3])])) { return false; }
-    if (!empty(f.design) && !(data.d && f.design[data.d[r[8]]])) { return false; }
-    if (!empty(f.dir) && !(data.dir && f.dir[data.dir[r[9]]])) { return false; }
+    if (!empty(f.design) && data.d && !f.design[data.d[r[8]]]) { return false; }
+    if (!empty(f.dir) && data.dir && !f.dir[data.dir[r[9]]]) { return false; }
     if (!empty(f.pop) && !r[2].some(function (n) { return f.pop[data.p[n]]; })) { return false; }
     if (!empty(f.type) && !f.type[data.t[r[6]]]) { return false; }
     if (!empty(f.pub) && !f.pub[data.pub[r[4]]]) { return false; }
@@ -144,6 +144,20 @@
     tr.querySelector(".notes").textContent = notes.join("; ");
   }
 
+  function described() {
+    var parts = [];
+    form.querySelectorAll("fieldset[data-filter]").forEach(function (set) {
+      if (set.hidden) { return; }
+      var chosen = [];
+      set.querySelectorAll("input:checked").forEach(function (box) { chosen.push(box.parentNode.textContent.trim()); });
+      set.querySelectorAll("select").forEach(function (select) {
+        if (select.value) { chosen.push(select.parentNode.firstChild.textContent.trim().toLowerCase() + " " + select.value); }
+      });
+      if (chosen.length) { parts.push(set.querySelector("legend").textContent + ": " + chosen.join(", ")); }
+    });
+    return parts.join("; ");
+  }
+
   function update(writeHash) {
     if (!data) { load(); return; }
     var f = state();
@@ -179,7 +193,7 @@
       drawRow(tr, cell.counts, hasPairs ? cell.ne : (active === 0 && tr.querySelector(".notes").textContent.indexOf("no effect") >= 0));
     });
     counter.textContent = active ? "(" + active + " active)" : "";
-    status.textContent = active ? kept + " of " + studies + " studies match the filters." : "All " + studies + " studies shown.";
+    status.textContent = active ? kept + " of " + studies + " studies match the filters (" + described() + ")." : "All " + studies + " studies shown.";
     if (writeHash) {
       var params = new URLSearchParams();
       MULTI.forEach(function (name) { Object.keys(f[name]).forEach(function (v) { params.append(name, v); }); });
@@ -206,7 +220,6 @@
       select.value = Array.prototype.some.call(select.options, function (o) { return o.value === value; }) ? value : "";
       any = any || select.value !== "";
     });
-    if (any) { panel.open = true; }
     return any;
   }
 
