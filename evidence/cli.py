@@ -492,7 +492,12 @@ def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, j
       evidence build --no-search --jobs 1      # quick look, one process
     """
     from evidence import terminal
+    from evidence.config import ConfigError
+    from evidence.publish.feeds import is_absolute
 
+    if base_url is not None and (not is_absolute(base_url) or any(c.isspace() or c in "?#" for c in base_url)):
+        raise ConfigError(f"--base-url {base_url[:200]!r}: not an absolute http(s) URL; give where the site will be served, "
+                          "e.g. https://example.org/evidence (or leave it out: links are relative)")
     with open_catalogue(ctx) as cat:
         report = cat.build(Path(out), base_url, search=not no_search, jobs=jobs, force=force)
     b = report.build

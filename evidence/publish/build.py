@@ -275,6 +275,8 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
     }
     years = sorted({r["published"][:4] for r in data.rows if r["published"]})
     page("map.html", "map.html", cells=data.cells, filter_data=filter_data, publishers=publishers, years=years, doc_types=doc_types)
+    # the filters' data, loaded by map.js on first use (a script, so it loads from disk too): the map page stays small
+    files["map-data.js"] = b"window.evidenceMapData = " + safe_json(filter_data).encode("utf-8") + b";\n"
     for (i, o), cell in data.cells.items():
         if cell.records:
             page(f"map/{i}--{o}.html", "cell.html", cell=cell, rows=[rows_by_id[m.id] for m in cell.records])
