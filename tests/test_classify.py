@@ -284,6 +284,9 @@ def test_news_reporting_a_finding_keeps_that_outcome_and_its_pair():
     ("An evaluation of the missing service: missing episodes fell from 40% to 15% in the year after referral.",
      "pre_post_or_observational"),
     ("Scores were recorded at referral and at case closure for every young person supported.", "pre_post_or_observational"),
+    # a percentage change, however many digits lead it (the cue's match starts before its literal)
+    ("An evaluation of a mentoring service. After six months there was a 10% reduction in missing episodes among the 40 "
+     "young people supported.", "pre_post_or_observational"),
 ])
 def test_designs_read_from_what_the_text_describes(text, design):
     result = classify(text)

@@ -216,9 +216,9 @@ def compiled_with_anchor(compiled: re.Pattern[str], *, exact: bool = False) -> C
     for index, item in enumerate(items):
         if heads := branch_literals(item):
             before = lead(items[:index])
-            # Known gap, kept so that outputs stay as they were: an unbounded lead ("\\d[\\d.]*% (?:fewer|reduction)")
-            # is searched from one character before the literal, so a match starting further back is missed.
-            return Compiled(compiled, tuple(dict.fromkeys(heads)), 1 if before == UNBOUNDED and not exact else before, reach(items[index:]))
+            if before == UNBOUNDED:  # a match may start any distance before the literal ("\\d[\\d.]*% (?:fewer|reduction)"):
+                break  # no window can hold it; the whole text is searched
+            return Compiled(compiled, tuple(dict.fromkeys(heads)), before, reach(items[index:]))
     return Compiled(compiled, (), UNBOUNDED, UNBOUNDED)
 
 
