@@ -11,12 +11,13 @@ from pathlib import Path
 
 import pytest
 from conftest import SHARED, write_sources
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from evidence.catalogue import record_id, slugify, url_key
 from evidence.classify import classify
 from evidence.classify.design import DIRECTIONS, EVIDENCE_LEVELS
+from evidence.classify.text import join_lines
 from evidence.config import load_config
 from evidence.extract import (
     PdfError,
@@ -152,12 +153,16 @@ def test_api_record_mappers_take_any_json(value):
 
 @SETTINGS
 @given(texts, st.one_of(st.none(), texts))
+@example("foster care \n foster care", "foster care \n foster care")  # a title that is the body, with a line the classifier joins
+@example("Randomly allo-\ncated foster care placements", None)
 def test_classifier_takes_any_text_and_its_why_points_into_the_text(text, title):
     result = classify(text, title=title)
     assert result.study_design in EVIDENCE_LEVELS and result.direction in DIRECTIONS
     assert result.evidence_level == EVIDENCE_LEVELS[result.study_design]
     assert 0.0 <= result.confidence <= 1.0
-    body = text if not title or text.lstrip().startswith(title.strip()[:60]) else f"{title}\n\n{text}"
+    joined = join_lines(text)  # offsets refer to the text as classified: its broken lines joined (same length)
+    assert len(joined) == len(text) or "-\n" in text or "- \n" in text or "-\r\n" in text
+    body = joined if not title or joined.lstrip().startswith(join_lines(title).strip()[:60]) else f"{title}\n\n{joined}"
     for tag in [*result.interventions, *result.outcomes, *result.populations]:
         assert 0 < tag.confidence <= 1
         for phrase in tag.evidence:

@@ -148,7 +148,7 @@ def classify(text: str, *, title: str | None = None, doc_type: str | None = None
     """
     taxonomy = load_taxonomy(taxonomy_path)
     body = join_lines((text or "")[:MAX_CLASSIFY_CHARS])
-    if title and not body.lstrip().startswith(title.strip()[:60]):
+    if title and not body.lstrip().startswith(join_lines(title).strip()[:60]):  # a title read as the body is
         body = f"{title}\n\n{body}"
     title_end = len(title) + 1 if title else (body.find("\n") if "\n" in body else 0)
     low = lowered(body)  # every matcher below works on this one lower-cased copy
