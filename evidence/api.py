@@ -325,11 +325,9 @@ class Catalogue:
 
     def export(self, fmt: str) -> str:
         """The catalogue in one open-data format (the same text as the site's download)."""
-        from evidence.publish.build import export_rows, load
-        from evidence.publish.exports import export
+        from evidence.publish.build import catalogue_export, load
 
-        data = load(self.db)
-        return export(export_rows(data.rows), fmt, {"records": len(data.rows), "built_at": data.built_at})
+        return catalogue_export(load(self.db), fmt)
 
 
 def _published_records(state_file: Path) -> int:
