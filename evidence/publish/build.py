@@ -16,8 +16,8 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +42,10 @@ from evidence.publish.evidence_map import (
     Cell,
     Finding,
     MapRecord,
-    crossed_cells,
     evidence_map,
     filter_data,
     map_json,
 )
-from evidence.publish.ratings import FLAG, SCALE, Rating, date_ratings, rate_all, ratings_json
 from evidence.publish.exports import (
     CATALOGUE_SCHEMA,
     bibtex_entry,
@@ -59,6 +57,7 @@ from evidence.publish.exports import (
     to_ris,
 )
 from evidence.publish.feeds import atom_feed
+from evidence.publish.ratings import FLAG, SCALE, date_ratings, rate_all, ratings_json
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # shipped inside the package (and the wheel)
 STATE_FILE = ".evidence-build.json"
@@ -255,10 +254,13 @@ def _exclusion_reason(inclusion: str | None, classification: dict[str, Any]) -> 
     """Why an excluded record is out, in a few plain words (the criterion the rules or a curator applied)."""
     if inclusion != EXCLUDED:
         return ""
-    screening = classification.get("screening") if isinstance(classification.get("screening"), dict) else {}
-    if isinstance(screening.get("curator"), dict) and screening["curator"].get("decision") == "exclude":
+    found = classification.get("screening")
+    screening: dict[str, Any] = found if isinstance(found, dict) else {}
+    curator = screening.get("curator")
+    if isinstance(curator, dict) and curator.get("decision") == "exclude":
         return EXCLUSION_REASONS["curator"]
-    rules = screening.get("rules") if isinstance(screening.get("rules"), dict) else {}
+    found = screening.get("rules")
+    rules: dict[str, Any] = found if isinstance(found, dict) else {}
     return EXCLUSION_REASONS.get(str(rules.get("criterion")), "outside the scope")
 
 

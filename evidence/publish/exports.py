@@ -6,6 +6,7 @@ import io
 import json
 import re
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 CSV_FIELDS = ["id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
@@ -38,7 +39,7 @@ def open_record(row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in OPEN_FIELDS[:28]:
         value = row.get(key)
-        out[key] = value.isoformat() if hasattr(value, "isoformat") else value
+        out[key] = value.isoformat() if isinstance(value, (datetime, date)) else value
     out["curated"] = bool(out["curated"])
     out["needs_review"] = bool(out["needs_review"])
     out["withdrawn"] = bool(out["withdrawn"])
@@ -46,7 +47,8 @@ def open_record(row: dict[str, Any]) -> dict[str, Any]:
     out["tags"] = {plural: [{"id": t["tag"], "confidence": t["confidence"], "direction": t["direction"], "curated": bool(t["curated"]),
                              "phrases": _phrases(t.get("evidence_json", t.get("evidence")))} for t in tags.get(kind, [])]
                    for kind, plural in TAG_LISTS.items()}
-    out["pairs"] = [{k: p.get(k) for k in PAIR_FIELDS} for p in row.get("pairs") or []]
+    out["pairs"] = [{**{k: p.get(k) for k in PAIR_FIELDS}, "direction": p.get("direction") or row.get("direction") or "unclear"}
+                    for p in row.get("pairs") or []]
     curation = row.get("curation")
     out["curation"] = {k: curation.get(k) for k in CURATION_FIELDS} if isinstance(curation, dict) else None
     for key, value in row.items():  # fields other work adds to the rows (e.g. `places`) travel too
