@@ -68,7 +68,7 @@ def make_catalogue(db: str) -> str:
                                                   "set": {}, "add": {}, "remove": {}, "replaced": {}, "removed": {}, "added": {},
                                                   "screen": None, "conflicts": []}
                 url = f"https://example.org/reports/{spec['id']}"
-                session.add(Record(id=spec["id"], url=url, url_key=url, title=spec["title"], title_key=spec["title"].lower(),
+                session.add(Record(id=spec["id"], url=url, url_key=catalogue.url_key(url), title=spec["title"], title_key=catalogue.title_key(spec["title"]),
                                    publisher="Example Research Centre", published=spec["published"], summary=f"Summary of {spec['title']}.",
                                    source_id="fixture", first_seen=SEEN.replace(day=1 + n), last_seen=SEEN.replace(day=1 + n),
                                    study_design=spec["design"], evidence_level=spec["level"], direction=spec["direction"], confidence=0.9,
