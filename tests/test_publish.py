@@ -453,7 +453,7 @@ def test_ratings_list_their_records_count_only_checked_ones_and_say_when_machine
     page = soup(fixture_site / "map" / "outreach--offending.html").get_text(" ", strip=True)
     assert "await" in page and "not counted" in page
     overall = {i["intervention"]: i for i in data["interventions"]}
-    for intervention, rating in overall.items():
+    for rating in overall.values():
         ranks = [rating_rules.RANK[o["rating"]] for o in rating["outcomes"]]
         assert rating_rules.RANK[rating["rating"]] == min(ranks)  # overall: its best-evidenced outcome
         assert rating["no_effect_or_harm"] == any(o["no_effect_or_harm"] for o in rating["outcomes"])
