@@ -295,7 +295,7 @@ class Catalogue:
     # -- publish -----------------------------------------------------------------------------------
 
     def build(self, out: str | Path, base_url: str | None = None, *, search: bool = True, jobs: int | None = None,
-              force: bool = False) -> SiteReport:
+              force: bool = False, curation_file: str | Path | None = None) -> SiteReport:
         """Build the static site into `out`, then its search index (Pagefind) unless `search` is False.
 
         A site that has records is never pruned down to none (an empty catalogue is more often a wrong --db than
@@ -309,7 +309,7 @@ class Catalogue:
         if total == 0 and published and not force:
             raise ConfigError(f"{out}: the site shows {published} records but catalogue {catalogue.shown_url(self.db)} has none, "
                               "so building would remove every record page; check --db (or EVIDENCE_DB), or pass --force")
-        report = SiteReport(build_site(self.db, Path(out), base_url, jobs))
+        report = SiteReport(build_site(self.db, Path(out), base_url, jobs, curation_file=curation_file))
         if search:
             try:
                 report.search_pages = index_site(Path(out))
