@@ -590,7 +590,7 @@ def test_exports_carry_the_provenance_and_validate_against_the_published_schema(
 
 
 def test_a_rebuild_on_a_later_clock_rewrites_nothing(fixture_db, tmp_path, monkeypatch):
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
     import evidence.publish.build as build
 
@@ -599,12 +599,8 @@ def test_a_rebuild_on_a_later_clock_rewrites_nothing(fixture_db, tmp_path, monke
     build_site(fixture_db, out, jobs=1)  # changes.html: no longer the first build
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file() and p.name != build.STATE_FILE}
 
-    class Later(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            return datetime.now(tz) + timedelta(hours=1, minutes=7)
-
-    monkeypatch.setattr(build, "datetime", Later)
+    later = build.now_utc() + timedelta(hours=1, minutes=7)
+    monkeypatch.setattr(build, "now_utc", lambda: later)
     report = build_site(fixture_db, out, jobs=1)
     assert report.written == 0 and {p: p.read_bytes() for p in before} == before
     engine = catalogue.connect(fixture_db)

@@ -10,6 +10,7 @@ makes the absolute URLs that feeds and the sitemap need.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import multiprocessing
 import os
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col, select
 
@@ -39,7 +40,9 @@ from evidence.extract import safe_link
 from evidence.models import HarvestRun, Record, RecordLink
 from evidence.publish.evidence_map import (
     EXCLUDED,
+    NO_EFFECT,
     Cell,
+    Entry,
     Finding,
     MapRecord,
     evidence_map,
@@ -56,7 +59,7 @@ from evidence.publish.exports import (
     to_bibtex,
     to_ris,
 )
-from evidence.publish.feeds import atom_feed
+from evidence.publish.feeds import FEED_SIZE, atom_feed
 from evidence.publish.ratings import FLAG, SCALE, date_ratings, rate_all, ratings_json
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # shipped inside the package (and the wheel)
@@ -167,26 +170,28 @@ def load(db: str, base_url: str = "", curation_file: str | Path | None = None) -
     from evidence.agreement import agreement_figures
 
     agreement = agreement_figures(db, curation_file) if curation_file else None
-    rows.sort(key=_newest_first)
+    rows = newest_first(rows)
     by_id = {m.id: m for m in map_records}
     map_records = [by_id[r["id"]] for r in rows]
     return SiteData(rows=rows, map_records=map_records, cells=cells, ratings=ratings, interventions=interventions,
                     outcomes=outcomes, populations={p: taxonomy.terms["populations"][p] for p in taxonomy.ids("populations")},
-                    sources=sources, built_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                    sources=sources, built_at=now_utc().strftime("%Y-%m-%d %H:%M UTC"),
                     base_url=(base_url or "").rstrip("/"), taxonomy_version=taxonomy.version,
                     flow=screening_flow(rows, map_records, cells, merged), agreement=agreement)
 
 
-def _newest_first(row: dict[str, Any]) -> tuple[int, str, str, str]:
-    """Newest first by publication date (ISO text: a full date before its month and year), undated last; then by
-    when first seen, newest first; then by id."""
-    published = row["published"] or ""
-    seen = row["first_seen"].isoformat() if isinstance(row["first_seen"], datetime) else str(row["first_seen"] or "")
-    return (0 if published else 1, _descending(published), _descending(seen), row["id"])
+def now_utc() -> datetime:
+    """The build's clock (one place, so a test can move it)."""
+    return datetime.now(UTC)
 
 
-def _descending(text: str) -> str:
-    return "".join(chr(0x10FFFF - ord(c)) for c in text) + "\U0010ffff"
+def newest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows newest first by publication date (ISO text: a full date before its month and year), undated last; then
+    by when first seen, newest first; then by id (stable sorts, last key first)."""
+    rows = sorted(rows, key=lambda r: r["id"])
+    rows.sort(key=lambda r: r["first_seen"].isoformat() if isinstance(r["first_seen"], datetime) else str(r["first_seen"] or ""), reverse=True)
+    rows.sort(key=lambda r: r["published"] or "", reverse=True)  # "" (undated) sorts last when reversed
+    return rows
 
 
 def _merged_places(session: Session, links: dict[str, list[dict[str, str]]]) -> int:
@@ -240,7 +245,7 @@ def _row(record: Row[Any], tags: dict[str, list[Any]], links: list[dict[str, str
         "scale_version": classification.get("scale_version", SCALE_VERSION),
         "needs_review": bool(record.needs_review), "inclusion": record.inclusion, "inclusion_reason": record.inclusion_reason,
         "exclusion_reason": _exclusion_reason(record.inclusion, classification),
-        "pairs": [dict(p) for p in classification.get("pairs") or [] if isinstance(p, dict)],
+        "pairs": [p for p in classification.get("pairs") or [] if isinstance(p, dict)],
         **_withdrawn(record.extra),
     }
 
@@ -354,12 +359,20 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
     years = sorted({r["published"][:4] for r in listed if r["published"]})
     page("map.html", "map.html", cells=data.cells, filter_data=filters, publishers=publishers, years=years, doc_types=doc_types)
     base = data.base_url or "."
+    record_cells: dict[str, str] = {}  # the record's own cells of a findings row, made once (a record is in many cells)
     for (i, o), cell in data.cells.items():
-        page(cell.href, "cell.html", cell=cell, rating=cell.rating, rows_by_id=rows_by_id, scale=SCALE, flag=FLAG)
-        entries = [_feed_entry(rows_by_id[e.record.id], data) for e in cell.entries]
+        because = set(cell.rating.because) if cell.rating else set()
+        page(cell.href, "cell.html", cell=cell, rating=cell.rating, scale=SCALE, flag=FLAG,
+             study_rows=[_finding_row(e, rows_by_id, record_cells, because) for e in cell.study_entries],
+             context_rows=[_finding_row(e, rows_by_id, record_cells, because) for e in cell.context_entries])
         files[cell.feed] = atom_feed(f"New evidence: {data.interventions[i].label} and {data.outcomes[o].label}",
-                                     f"{base}/{cell.feed}", f"{base}/{cell.href}", _by_arrival(entries))
-    on_intervention = {i: [r for r in listed if i in r["interventions"]] for i in data.interventions}
+                                     f"{base}/{cell.feed}", f"{base}/{cell.href}",
+                                     _newest_arrivals([rows_by_id[e.record.id] for e in cell.entries], data))
+    on_intervention: dict[str, list[dict[str, Any]]] = {i: [] for i in data.interventions}
+    for r in listed:
+        for i in r["interventions"]:
+            if i in on_intervention:
+                on_intervention[i].append(r)
     page("interventions/index.html", "interventions.html", counts={i: len(recs) for i, recs in on_intervention.items()},
          studies={i: len({e.record.id for (ci, _), c in data.cells.items() if ci == i for e in c.study_entries}) for i in data.interventions})
     for intervention in data.interventions:
@@ -386,11 +399,11 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
     page("downloads.html", "downloads.html", total=len(data.rows))
     page("404.html", "404.html")
     files["feeds/all.xml"] = atom_feed("New evidence on child sexual exploitation", f"{base}/feeds/all.xml", f"{base}/index.html",
-                                       _by_arrival([_feed_entry(r, data) for r in listed]))
+                                       _newest_arrivals(listed, data))
     for intervention, term in data.interventions.items():
-        entries = [_feed_entry(r, data) for r in on_intervention[intervention]]
         files[f"feeds/{intervention}.xml"] = atom_feed(f"New evidence: {term.label}", f"{base}/feeds/{intervention}.xml",
-                                                       f"{base}/interventions/{intervention}.html", _by_arrival(entries))
+                                                       f"{base}/interventions/{intervention}.html",
+                                                       _newest_arrivals(on_intervention[intervention], data))
     files["sitemap.xml"] = _sitemap([p for p in [*files, *record_pages] if p.endswith(".html") and p != "404.html"], data.base_url)
     for static in sorted((TEMPLATES / "static").glob("*")):
         files[f"static/{static.name}"] = static.read_bytes()
@@ -444,10 +457,49 @@ def classifier_accuracy() -> dict[str, Any]:
     return figures
 
 
-def _by_arrival(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Feed entries newest arrival first (a feed tells what is new to the site)."""
-    return sorted(entries, key=lambda e: (_descending(e["first_seen"].isoformat() if isinstance(e["first_seen"], datetime)
-                                                      else str(e["first_seen"] or "")), e["url"]))
+BASIS_WORDS = {"sentence": "same sentence", "section": "same section", "single_intervention": "a study of this intervention only",
+               "curator": "a curator's link"}
+
+
+def _finding_row(entry: Entry, rows_by_id: dict[str, dict[str, Any]], record_cells: dict[str, str], because: set[str]) -> Markup:
+    """One row of a cell page's findings table (a page under map/): the record, its design and level, the pair's
+    direction, the phrase and how it was linked, whether it was checked and counted. Every value escaped."""
+    record, finding = entry.record, entry.finding
+    own = record_cells.get(record.id)
+    if own is None:
+        row = rows_by_id[record.id]
+        badge = (f' <span class="badge withdrawn">Withdrawn{" " + escape(row["withdrawn_on"]) if row["withdrawn_on"] else ""}</span>'
+                 if row["withdrawn"] else "")
+        own = (f'<td><a href="../records/{escape(record.id)}.html">{escape(row["title"])}</a>'
+               f'{" (" + escape(row["published"]) + ")" if row["published"] else ""}{badge}</td>'
+               f'<td>{escape(DESIGN_LABELS.get(record.design, record.design))}</td>'
+               f'<td>{record.level if record.level is not None else "–"}</td>')
+        record_cells[record.id] = own
+    harmful = finding.direction in NO_EFFECT
+    checked = ("unchecked: not counted" if record.unchecked else "curator checked" if record.curated else "machine classification only")
+    if record.id in because:
+        checked += "; the rating rests on it"
+    opening = '<tr class="no-effect">' if harmful else "<tr>"
+    return Markup(f"{opening}{own}"
+                  f'<td>{"⊘ " if harmful else ""}{escape(finding.direction.replace("_", " "))}</td>'
+                  f'<td><q>{escape(finding.phrase)}</q> <span class="meta">({escape(BASIS_WORDS.get(finding.basis, finding.basis))}, '
+                  f'confidence {finding.confidence:.2f})</span></td><td>{checked}</td></tr>')
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _arrived(row: dict[str, Any]) -> datetime:
+    seen = row["first_seen"]
+    if not isinstance(seen, datetime):
+        return _NEVER
+    return seen if seen.tzinfo else seen.replace(tzinfo=UTC)
+
+
+def _newest_arrivals(rows: list[dict[str, Any]], data: SiteData) -> list[dict[str, Any]]:
+    """Feed entries for the FEED_SIZE rows that arrived last, newest first (a feed tells what is new to the site)."""
+    chosen = heapq.nlargest(FEED_SIZE, sorted(rows, key=lambda r: r["id"], reverse=True), key=_arrived)
+    return [_feed_entry(r, data) for r in chosen]
 
 
 PARALLEL_FROM = 2000  # records: below this, starting processes costs more than it saves

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -113,11 +114,12 @@ class Cell:
     entries: list[Entry] = field(default_factory=list)
     rating: Rating | None = None
 
-    @property
+    @cached_property
     def study_entries(self) -> list[Entry]:
+        """The studies (levels 1-5), strongest first (kept once made: read after evidence_map() filled the cell)."""
         return [e for e in self.entries if e.record.study]
 
-    @property
+    @cached_property
     def context_entries(self) -> list[Entry]:
         return [e for e in self.entries if not e.record.study]
 
