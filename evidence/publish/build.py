@@ -438,9 +438,17 @@ def downloads(data: SiteData, citations: dict[str, tuple[str, str]] | None = Non
     files["downloads/catalogue.bib"] = to_bibtex(open_rows, {i: c[1] for i, c in citations.items()}).encode("utf-8")
     labels = {k: v.label for k, v in {**data.interventions, **data.outcomes}.items()}
     small_meta = {k: meta[k] for k in ("generator", "built_at", "scale_version", "taxonomy_version")}
-    files["downloads/map.json"] = safe_json(map_json(data.cells, labels, small_meta, LEVEL_NAMES, DESIGN_LABELS), indent=1).encode("utf-8")
-    files["downloads/ratings.json"] = safe_json(ratings_json(data.ratings, data.cells, small_meta), indent=1).encode("utf-8")
+    files["downloads/map.json"] = _json_lines(map_json(data.cells, labels, small_meta, LEVEL_NAMES, DESIGN_LABELS), "cells")
+    files["downloads/ratings.json"] = _json_lines(ratings_json(data.ratings, data.cells, small_meta), "interventions")
     return files
+
+
+def _json_lines(document: dict[str, Any], key: str) -> bytes:
+    """JSON with each item of `document[key]` on a line of its own (readable and diffable, and written by json's C
+    encoder, which an indent would turn off); the other keys first, one a line."""
+    head = ",\n".join(f"{safe_json(k)}: {safe_json(v)}" for k, v in document.items() if k != key)
+    items = ",\n".join(safe_json(item) for item in document[key])
+    return f"{{{head},\n{safe_json(key)}: [\n{items}\n]}}\n".encode()
 
 
 def classifier_accuracy() -> dict[str, Any]:
