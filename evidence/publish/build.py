@@ -119,7 +119,10 @@ def load(db: str, base_url: str = "", curation_file: str | Path | None = None) -
             table = Record.__table__  # type: ignore[attr-defined]
             # read-only rows through Core (attribute access like Record): no ORM objects for 10,000s of records,
             # and not the columns pages never show (full text, bookkeeping)
-            columns = [c for c in table.c if c.name not in UNPUBLISHED or c.name == "extra"]
+            columns: list[Any] = [c for c in table.c if c.name not in UNPUBLISHED]
+            # of the source's metadata, only a withdrawn notice (GOV.UK) is shown: read those two keys, not the whole JSON
+            columns += [table.c.extra["withdrawn"].as_string().label("withdrawn_notice"),
+                        table.c.extra["withdrawn_at"].as_string().label("withdrawn_at")]
             records = list(session.connection().execute(select(*columns).order_by(table.c.first_seen.desc(), table.c.id)).all())
             tags = catalogue.all_tags(session, raw_evidence=True)  # decoded only for the record pages rendered
             links: dict[str, list[dict[str, str]]] = {}
@@ -246,7 +249,7 @@ def _row(record: Row[Any], tags: dict[str, list[Any]], links: list[dict[str, str
         "needs_review": bool(record.needs_review), "inclusion": record.inclusion, "inclusion_reason": record.inclusion_reason,
         "exclusion_reason": _exclusion_reason(record.inclusion, classification),
         "pairs": [p for p in classification.get("pairs") or [] if isinstance(p, dict)],
-        **_withdrawn(record.extra),
+        **_withdrawn(record.withdrawn_notice, record.withdrawn_at),
     }
 
 
@@ -269,12 +272,9 @@ def _exclusion_reason(inclusion: str | None, classification: dict[str, Any]) -> 
     return EXCLUSION_REASONS.get(str(rules.get("criterion")), "outside the scope")
 
 
-def _withdrawn(extra: Any) -> dict[str, Any]:
+def _withdrawn(notice: str | None, at: str | None) -> dict[str, Any]:
     """A withdrawn publication's notice and date (GOV.UK's withdrawn_notice, kept in record.extra by its harvester)."""
-    extra = extra if isinstance(extra, dict) else {}
-    notice = extra.get("withdrawn")
-    at = extra.get("withdrawn_at")
-    date = str(at)[:10] if isinstance(at, str) and re.fullmatch(r"\d{4}-\d\d-\d\d.*", at) else None
+    date = at[:10] if isinstance(at, str) and re.fullmatch(r"\d{4}-\d\d-\d\d.*", at) else None
     return {"withdrawn": bool(notice or date), "withdrawn_notice": str(notice)[:500] if notice else None, "withdrawn_on": date}
 
 
