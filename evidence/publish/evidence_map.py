@@ -223,12 +223,6 @@ def evidence_map(records: list[MapRecord], interventions: list[str], outcomes: l
     return cells
 
 
-def crossed_cells(records: list[MapRecord], interventions: list[str], outcomes: list[str]) -> set[tuple[str, str]]:
-    """The cells the old map filled by crossing every intervention tag with every outcome tag (for comparison only)."""
-    known_i, known_o = set(interventions), set(outcomes)
-    return {(i, o) for r in records for i in r.interventions if i in known_i for o in r.outcomes if o in known_o}
-
-
 def cell_json(cell: Cell) -> dict[str, Any]:
     """One cell as open data (the shape is written down in HELPERS.md, "Map data")."""
     rating = cell.rating
