@@ -36,14 +36,12 @@ class Finding:
 
     @classmethod
     def from_dict(cls, pair: dict[str, Any], fallback_direction: str) -> Finding | None:
-        if not isinstance(pair, dict) or not pair.get("intervention") or not pair.get("outcome"):
+        intervention, outcome = pair.get("intervention"), pair.get("outcome")
+        if not intervention or not outcome:
             return None
-        try:
-            confidence = float(pair.get("confidence") or 0.0)
-        except (TypeError, ValueError):
-            confidence = 0.0
-        return cls(str(pair["intervention"]), str(pair["outcome"]), str(pair.get("direction") or fallback_direction),
-                   confidence, str(pair.get("phrase") or ""), str(pair.get("basis") or ""))
+        confidence = pair.get("confidence")
+        return cls(str(intervention), str(outcome), str(pair.get("direction") or fallback_direction),
+                   float(confidence) if isinstance(confidence, (int, float)) else 0.0, str(pair.get("phrase") or ""), str(pair.get("basis") or ""))
 
 
 @dataclass
@@ -191,14 +189,12 @@ class Cell:
         return f"feeds/map/{self.slug}.xml"
 
 
-def _order(entry: Entry) -> tuple[int, str, str]:
-    published = entry.record.published or ""
-    return (-(entry.record.level if entry.record.level is not None else -1), _newest_key(published), entry.record.id)
-
-
-def _newest_key(published: str) -> str:
-    """A sort key putting later ISO dates first (undated last)."""
-    return "".join(chr(0x10FFFF - ord(c)) for c in published) if published else "\U0010ffff"
+def _order(entries: list[Entry]) -> None:
+    """Strongest level first (off the scale last), then newest published first (undated last), then by id: stable
+    sorts, last key first."""
+    entries.sort(key=lambda e: e.record.id)
+    entries.sort(key=lambda e: e.record.published or "", reverse=True)
+    entries.sort(key=lambda e: e.record.level if e.record.level is not None else -1, reverse=True)
 
 
 def evidence_map(records: list[MapRecord], interventions: list[str], outcomes: list[str]) -> dict[tuple[str, str], Cell]:
@@ -219,7 +215,7 @@ def evidence_map(records: list[MapRecord], interventions: list[str], outcomes: l
             seen.add(key)
             cell.entries.append(Entry(record, finding))
     for cell in cells.values():
-        cell.entries.sort(key=_order)
+        _order(cell.entries)
     return cells
 
 
