@@ -384,6 +384,7 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
              context=[r for r in recs if r["id"] in in_cells and r["evidence_level"] not in (1, 2, 3, 4, 5)]
              + [r for r in recs if r["id"] not in in_cells and r["evidence_level"] not in (1, 2, 3, 4, 5)],
              unlinked=[r for r in recs if r["id"] not in in_cells and r["evidence_level"] in (1, 2, 3, 4, 5)],
+             by_level=[(level, [r for r in recs if r["id"] in in_cells and r["evidence_level"] == level]) for level in (5, 4, 3, 2, 1)],
              money=[(r, m) for r in recs for m in r["money"]])
     # "All records", newest first by publication date, RECORDS_PER_PAGE a page: index.html, index-2.html, ...
     # (ids end in a hash, never "-2"); excluded records are not listed (their pages stay, for search behind a filter)
