@@ -36,7 +36,7 @@ RECORDS: list[dict[str, Any]] = [
     {"id": "rct-foster-care-two-b2", "title": "A second trial of specialist foster care", "published": "2022-11", "level": 4,
      "design": "rct", "direction": "positive", "interventions": ["foster-care"], "outcomes": ["mental-health", "offending"],
      "pairs": [pair("foster-care", "mental-health", "positive", "Foster care reduced trauma symptoms.", "single_intervention"),
-               pair("foster-care", "offending", "no_effect", "Offending did not differ between the groups.")],
+               pair("foster-care", "offending", "no_effect", "Offending did not differ <b>between</b> the groups & \"arms\" <script>x</script>.")],
      "needs_review": False, "curated": False},
     {"id": "outreach-before-after-c3", "title": "Outreach work: a before-and-after study", "published": "2019", "level": 2,
      "design": "pre_post_or_observational", "direction": "positive", "interventions": ["outreach"], "outcomes": ["offending"],

@@ -614,3 +614,13 @@ def test_a_rebuild_on_a_later_clock_rewrites_nothing(fixture_db, tmp_path, monke
     stamp = json.loads((out / "downloads/catalogue.json").read_text())["meta"]["built_at"]
     assert stamp != json.loads(before[out / "downloads/catalogue.json"])["meta"]["built_at"]
     assert stamp in (out / "index.html").read_text() or (out / "index.html").read_bytes() == before[out / "index.html"]
+
+
+def test_a_pairs_phrase_is_text_everywhere(fixture_site):
+    hostile = [p["phrase"] for r in RECORDS for p in r["pairs"] if "<script>" in p["phrase"]]
+    assert hostile  # the fixture holds a phrase with markup in it
+    for path in fixture_site.rglob("*"):
+        if path.is_file() and path.suffix in (".html", ".xml", ".json"):
+            assert "<script>x" not in path.read_text(encoding="utf-8"), path
+    page = soup(fixture_site / "map" / "foster-care--offending.html")
+    assert any(q.get_text() == hostile[0] for q in page.select("table.findings q"))  # shown as the words it is
