@@ -625,3 +625,20 @@ def test_a_pairs_phrase_is_text_everywhere(fixture_site):
             assert "<script>x" not in path.read_text(encoding="utf-8"), path
     page = soup(fixture_site / "map" / "foster-care--offending.html")
     assert any(q.get_text() == hostile[0] for q in page.select("table.findings q"))  # shown as the words it is
+
+
+def test_an_overall_rating_takes_its_best_evidenced_outcome_and_lists_its_records():
+    from evidence.publish.evidence_map import Finding, MapRecord, evidence_map
+
+    def record(rid: str, level: int, outcome: str, direction: str) -> MapRecord:
+        return MapRecord(id=rid, title=rid, level=level, design="rct", direction=direction, interventions={"a": None}, outcomes={outcome},
+                         populations=set(), publisher=None, year=None, doc_type=None, inclusion="included",
+                         pairs=[Finding("a", outcome, direction, 0.8, "words", "sentence")])
+
+    records = [record("weak", 2, "o1", "mixed"), record("strong", 4, "o2", "unclear"), record("harm", 3, "o3", "negative")]
+    cells = evidence_map(records, ["a"], ["o1", "o2", "o3"])
+    overall = rating_rules.rate_all(cells, ["a"])["a"]
+    assert {c.rating.id for c in cells.values()} == {"insufficient"}  # a tie on the scale...
+    assert overall.best_outcome == "o2" and overall.because == []  # ...goes to the outcome with the strongest study
+    assert overall.flag and overall.flagged_by == ["harm"]
+    assert [(r.id, r.outcome) for r in overall.records] == [("strong", "o2"), ("harm", "o3")]  # best outcome's, then flagged

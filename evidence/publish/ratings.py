@@ -161,7 +161,11 @@ def rate_overall(intervention: str, per_outcome: list[Rating]) -> Rating:
     """An intervention's overall rating: that of its best-evidenced outcome (as the Guidebook rates a programme),
     flagged when any outcome is. It lists the records of that outcome's rating and those behind a flag on any
     other outcome (each outcome's rating lists its own)."""
-    best = min(per_outcome, key=lambda r: (RANK[r.id], r.outcome or ""), default=None)
+    def strength(r: Rating) -> tuple[int, int, int]:  # the rating, then its strongest counted study, then how many
+        levels = [x.level or 0 for x in r.counted]
+        return (RANK[r.id], -max(levels, default=-1), -len(levels))
+
+    best = min(per_outcome, key=strength, default=None)  # ties: the first outcome in the taxonomy's order
     records = [rec for r in per_outcome if r is best for rec in r.records]
     records += [rec for r in per_outcome if r is not best for rec in r.records if rec.id in r.flagged_by]
     flagged_by = sorted({rid for r in per_outcome for rid in r.flagged_by})
