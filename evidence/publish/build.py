@@ -288,7 +288,7 @@ def environment() -> Environment:
     """The jinja2 environment: autoescaping everywhere, undefined names are errors."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "xml"], default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["json_script"] = lambda value: Markup(safe_json(value))  # safe_json escapes < > & itself
+    env.filters["json_script"] = lambda value: Markup(safe_json(value, compact=True))  # safe_json escapes < > & itself
     env.globals.update(LEVEL_NAMES=LEVEL_NAMES, DESIGN_LABELS=DESIGN_LABELS, CSP=CSP, version=__version__)
     return env
 

@@ -158,9 +158,9 @@ def to_json(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     return f'{{"meta": {safe_json(meta)},\n"records": [\n{records}\n]}}\n'
 
 
-def safe_json(data: Any, indent: int | None = None) -> str:
-    """JSON that cannot close a <script> element or start a comment when embedded in HTML."""
-    text = json.dumps(data, ensure_ascii=False, indent=indent, default=str)
+def safe_json(data: Any, indent: int | None = None, compact: bool = False) -> str:
+    """JSON that cannot close a <script> element or start a comment when embedded in HTML (`compact`: no spaces)."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent, default=str, separators=(",", ":") if compact else None)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
