@@ -588,6 +588,7 @@ def test_exports_carry_the_provenance_and_validate_against_the_published_schema(
     site_json = (fixture_site / "downloads/catalogue.json").read_text(encoding="utf-8")
     stamp = json.loads(exported)["meta"]["built_at"]
     assert exported.rstrip("\n") == site_json.replace(data["meta"]["built_at"], stamp).rstrip("\n")  # the same file
+    assert invoke("--db", fixture_db, "export", "--format", "csv").output == (fixture_site / "downloads/catalogue.csv").read_text(encoding="utf-8")
 
 
 def test_a_rebuild_on_a_later_clock_rewrites_nothing(fixture_db, tmp_path, monkeypatch):
