@@ -8,6 +8,11 @@ from ../shared/corpus/real/README.md), then the candidates are stored in a fresh
 Run it on any checkout: `PYTHONPATH=/path/to/checkout python3 bench/fields_bench.py` (the "before" figures in
 bench/RESULTS.md came from main before the field-fidelity work). `--write` appends the table to bench/RESULTS.md,
 `--errors` lists every wrong field.
+
+`--losses` measures instead what a harvest keeps when part of a source fails (issue 12 item 5), through the real
+pipeline into a fresh catalogue: listings whose second page answers 404 or 500 (GOV.UK pages with a `next` link,
+NICE, a GOV.UK search, a Europe PMC cursor chain), title-only feed entries whose pages cannot be fetched (robots.txt
+unreachable, 404, a timeout), and NICE research recommendations at `#anchors` of one page.
 """
 from __future__ import annotations
 
@@ -24,6 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlsplit
+
+import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "corpus" / "real"
@@ -418,15 +425,130 @@ def table(tallies: dict[str, Tally], guidance: tuple[int, int], label: str) -> s
     return "\n".join(lines)
 
 
+# -- what a harvest keeps when part of a source fails (--losses) ------------------------------------------------------
+
+
+class LoopbackOnly(httpx.HTTPTransport):
+    """Refuses every host but 127.0.0.1: a page on a real host fails as an unreachable robots.txt, and nothing leaves."""
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.host not in ("127.0.0.1", "localhost"):
+            raise httpx.ConnectError(f"refused {request.url.host} (benchmarks stay on 127.0.0.1)")
+        return super().handle_request(request)
+
+
+def losses() -> list[tuple[str, int, int, int, int, str]]:
+    """(case, items the source gave before it failed, items handed to the catalogue, records stored, records stored from a
+    listing's or feed's fields (`detail_error`), the source's status) for each case."""
+    from server import Answer, Route
+
+    from evidence.pipeline import harvest_sources
+
+    server = RecordedServer()
+    cases: list[tuple[str, Source, int]] = []
+    # GOV.UK pages of 2014-16 on a listing whose `next` page is gone
+    names = [n for n in DGU_PAGES if "/" not in n]
+    for n, name in enumerate(names):
+        server.add(f"/dgu/{n}", (REAL / "govuk-html-dgu" / name).read_bytes())
+    server.add("/dgu/list-1", "<html><body>" + "".join(f"<article><h2><a href='/dgu/{n}'>page {n}</a></h2></article>" for n in range(len(names)))
+               + "<a class='next' href='/dgu/list-2'>Next</a></body></html>")
+    cases.append(("html listing, page 2 answers 404", Source(id="html-list", name="html", kind="html", url=server.url("/dgu/list-1"),
+                                                             next="a.next", rate_limit=0), len(names)))
+    # NICE: the recorded first page of published guidance (350 results, 10 a page); its page 2 is gone
+    listing = json.loads((REAL / "nice-next-web" / "guidance-published.json").read_text(encoding="utf-8"))
+    server.add("/nice/guidance/published", json.dumps(listing), content_type="application/json")
+    cases.append(("NICE listing, page 2 answers 404", Source(id="nice-list", name="nice", kind="nice", url=server.url("/nice/guidance/published"),
+                                                             detail=False, rate_limit=0), len(listing["documents"])))
+    # GOV.UK search: page 1 lists 40 recorded content items (of 80), page 2 answers 500
+    items = []
+    for path in sorted((REAL / "govuk-content").glob("*.json"))[:40]:
+        item = json.loads(path.read_text(encoding="utf-8"))
+        server.add(f"/gov/api/content/{path.stem}", json.dumps(item), content_type="application/json")
+        items.append({"link": f"/{path.stem}", "title": item["title"]})
+    server.add("/gov/search.json?count=40&start=0", json.dumps({"results": items, "total": 80, "start": 0}), content_type="application/json")
+    server.add("/gov/search.json?count=40&start=40", "down", status=500)
+    cases.append(("GOV.UK search, page 2 answers 500", Source(id="govuk-search", name="govuk", kind="govuk", url=server.url("/gov/search.json"),
+                                                              content_api=server.url("/gov/api/content"), params={"count": 40}, rate_limit=0), 40))
+    # Europe PMC: the first page of a real 10-page cursor chain (100 results); the next cursor answers 500
+    chain = json.loads((REAL / "europepmc-pyepmc" / "fetch_10pages_cancer.json").read_text(encoding="utf-8"))
+    server.add("/epmc/search?cursorMark=%2A&format=json&pageSize=100&resultType=core", json.dumps(chain[0]), content_type="application/json")
+    cases.append(("Europe PMC cursor chain, page 2 answers 500", Source(id="epmc-chain", name="epmc", kind="europepmc",
+                                                                        url=server.url("/epmc/search"), rate_limit=0, max_items=5000),
+                  len(chain[0]["resultList"]["result"])))
+    # feeds: every real feed with detail on; title-only entries' pages are on hosts that cannot be reached (robots.txt
+    # unreachable), on 127.0.0.1 where they answer 404 (reddit's), or where they are too slow (kc0011's)
+    import feedparser
+
+    from evidence.harvesters import feed as feed_kind
+
+    title_only = {"robots": 0, "404": 0, "timeout": 0}
+    for path in sorted((REAL / "feeds").iterdir()):
+        body = path.read_bytes()
+        case = "404" if "reddit" in path.name else "timeout" if "kc0011" in path.name else "robots"
+        entries = feedparser.parse(body).entries
+        short = [e for e in entries if feed_kind.entry_link(e) and len(feed_kind._entry_summary(e)) < feed_kind.MIN_SUMMARY_CHARS]
+        title_only[case] += len(short)
+        if case == "404":
+            body = body.replace(b"https://www.reddit.com", server.base.encode())
+        if case == "timeout":
+            body = body.replace(b"http://www.kc0011.net", server.base.encode())
+            for entry in short:
+                server.routes[urlsplit(str(feed_kind.entry_link(entry))).path] = Route([Answer(b"slow", delay=1.5)])
+        server.add(f"/feeds/{path.name}", body, content_type="application/xml")
+        cases.append((f"feed:{case}", Source(id=f"feed-{path.stem.lower().replace('_', '-')}"[:60], name=path.name, kind="feed",
+                                             url=server.url(f"/feeds/{path.name}"), rate_limit=0, max_items=1000), len(entries)))
+    # NICE research recommendations: 10 at #anchors of 3 pages
+    recs = (REAL / "nice-next-web" / "researchrecs-published.json").read_text(encoding="utf-8").replace("https://test.nice.org.uk", server.base)
+    recs_data = json.loads(recs)
+    recs_data["pagerLinks"] = {}
+    recs_data["resultCount"] = recs_data["lastResult"]
+    server.add("/nice/recs", json.dumps(recs_data), content_type="application/json")
+    cases.append(("NICE research recommendations at #anchors", Source(id="nice-recs", name="recs", kind="nice", url=server.url("/nice/recs"),
+                                                                       detail=False, rate_limit=0), len(recs_data["documents"])))
+    rows: list[tuple[str, int, int, int, int, str]] = []
+    feeds: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    with tempfile.TemporaryDirectory() as tmp:
+        engine = catalogue.connect(str(Path(tmp) / "losses.db"))
+        with Fetcher(None, retries=0, backoff=0.01, timeout=0.5, transport=LoopbackOnly()) as fetcher:
+            results = {r.source_id: r for r in harvest_sources(engine, [source for _, source, _ in cases], fetcher, workers=2)}
+        with Session(engine) as session:
+            held: dict[str, int] = defaultdict(int)
+            partial: dict[str, int] = defaultdict(int)
+            for record in session.exec(select(Record)).all():
+                held[record.source_id] += 1
+                partial[record.source_id] += bool((record.extra or {}).get("detail_error"))
+        engine.dispose()
+    for name, source, given in cases:
+        if name.startswith("feed:"):
+            tally = feeds[name[5:]]
+            for n, value in enumerate((given, results[source.id].fetched, held[source.id], partial[source.id])):
+                tally[n] += value
+            continue
+        rows.append((name, given, results[source.id].fetched, held[source.id], partial[source.id], results[source.id].status))
+    for case, (given, fetched, stored, from_feed) in feeds.items():
+        how = "behind an unreachable robots.txt" if case == "robots" else "answering 404" if case == "404" else "timing out"
+        rows.append((f"feeds, title-only entries' pages {how} ({title_only[case]} such entries)", given, fetched, stored, from_feed, "ok"))
+    server.close()
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kind", action="append", choices=list(KINDS), help="only these kinds (default: all)")
     parser.add_argument("--label", default="this checkout", help="what the figures are of, for the table's heading")
     parser.add_argument("--errors", action="store_true", help="list every wrong field")
     parser.add_argument("--write", action="store_true", help="append the table to bench/RESULTS.md")
+    parser.add_argument("--losses", action="store_true", help="what a harvest keeps when part of a source fails, instead")
     args = parser.parse_args()
     if not REAL.exists():
         raise SystemExit(f"{REAL} is not available (../shared/corpus beside the checkout)")
+    if args.losses:
+        lines = [f"What a harvest keeps when part of a source fails ({args.label})", "",
+                 "| case | inputs the source gave | handed to the catalogue | records | of them from the listing's fields | status |",
+                 "|---|---|---|---|---|---|"]
+        lines += [f"| {row[0]} | " + " | ".join(str(v) for v in row[1:]) + " |" for row in losses()]
+        report("\n".join(lines), args.write)
+        return
     tallies, guidance = run(args.kind or list(KINDS))
     if args.errors:
         for kind, tally in tallies.items():

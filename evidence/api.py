@@ -29,7 +29,7 @@ from evidence.config import Config, ConfigError, Scope, Source, load_config
 from evidence.curate import CurateResult
 from evidence.curation import Change, curation_path
 from evidence.fetch import Fetcher
-from evidence.models import Record
+from evidence.models import Record, utcnow
 from evidence.pipeline import HarvestLocked, ProgressHook, SourceResult, harvest_lock, harvest_running, harvest_sources
 
 log = logging.getLogger(__name__)
@@ -150,10 +150,12 @@ class Catalogue:
         """Fetch, extract, classify and store `sources` (default: the enabled ones); each source committed on its own."""
         from evidence.classify.apply import classify_record_hook
         from evidence.classify.taxonomy import load_taxonomy
-        from evidence.curation import load_curation
+        from evidence.curation import identity_rules, load_curation
 
         load_taxonomy()  # a broken taxonomy is a one-line error before anything is fetched or stored
         curation = load_curation(curation_path(curation_file), must_exist=curation_file is not None)  # and a broken curation file
+        rules = identity_rules(curation)
+        catalogue.set_identity_rules(self.engine, rules)  # every match of this harvest obeys the curators' splits and joins
         sources = config.select() if sources is None else sources
         try:
             with harvest_lock(self.db):
@@ -162,8 +164,11 @@ class Catalogue:
                 fetcher = fetcher or make_fetcher(config, captures or default_captures(self.db), offline)
                 try:
                     log.info("harvest of %d sources into %s (%s)", len(sources), self.db, "offline" if offline else "online")
+                    hook = classify_record_hook(curation, config.scope)
+                    self._apply_identity(rules, hook)
                     results = harvest_sources(self.engine, sources, fetcher, workers=workers or config.workers, progress=progress,
-                                              on_done=on_done, classify_hook=classify_record_hook(curation, config.scope))
+                                              on_done=on_done, classify_hook=hook)
+                    self._apply_identity(rules, hook)
                 finally:
                     if own_fetcher:
                         fetcher.close()
@@ -174,6 +179,20 @@ class Catalogue:
                      result.fetched, result.new, result.updated, result.unchanged, result.errors,
                      f" ({result.message})" if result.message else "")
         return HarvestReport(results, list(curation.warnings))
+
+    def _apply_identity(self, rules: catalogue.IdentityRules, hook: catalogue.ClassifyHook) -> None:
+        """Split and join records as curation.yaml says (before a harvest, and after it for records it just made)."""
+        if not rules.apart and not rules.same:
+            return
+        with Session(self.engine) as session:
+            changed = catalogue.apply_identity(session, rules, utcnow())
+            tags = {}
+            for rid in changed:
+                record = session.get(Record, rid)
+                if record is not None:
+                    tags[rid] = hook(session, record)
+            catalogue.replace_tags(session, tags)
+            session.commit()
 
     def status(self, config_path: str | None = None) -> list[dict[str, Any]]:
         """One row per source known to the catalogue or the sources file: last run, records, new, errors."""
@@ -235,6 +254,11 @@ class Catalogue:
 
         with Session(self.engine) as session:
             return review_queue(session, limit)
+
+    def duplicates(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Near-matches kept apart as different documents, most similar first, with why (for a curator to confirm)."""
+        with Session(self.engine) as session:
+            return catalogue.near_matches(session, limit)
 
     def curate(self, ref: str, change: Change, curation_file: str | None = None) -> CurateResult:
         """Write a curator's change (checked first) into curation.yaml and apply it to the record at once.

@@ -1,7 +1,6 @@
 """The catalogue: opening the database, idempotent upserts of candidates, and the queries others use."""
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import logging
@@ -14,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import Text, cast, delete, event, func, insert, inspect, update
 from sqlalchemy import select as core_select  # SQLModel's select is typed for up to four columns
@@ -23,6 +23,23 @@ from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
+from evidence.identify import (  # noqa: F401 - canonical_url, title_key, url_key: the catalogue's names, used across the package
+    BLOCK_LIMIT,
+    MIN_TITLE_KEY_FOR_MATCH,
+    NEAR_SCORE,
+    TITLE_SCORE,
+    TRACKING_PARAMS,
+    canonical_url,
+    distinguishing,
+    host_of,
+    neighbour_keys,
+    place_priority,
+    place_rank,
+    skeleton,
+    title_key,
+    title_score,
+    url_key,
+)
 from evidence.models import (
     MAX_SUMMARY_CHARS,
     MAX_TEXT_CHARS,
@@ -30,13 +47,9 @@ from evidence.models import (
     Candidate,
     HarvestRun,
     Record,
-    RecordLink,
+    RecordPlace,
     RecordTag,
 )
-
-TRACKING_PARAMS = re.compile(r"^(utm_.*|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|_ga|_gl|cmpid|ito|at_medium|at_campaign)$", re.I)
-TITLE_MATCH_RATIO = 0.92
-MIN_TITLE_KEY_FOR_MATCH = 20  # short titles ("Annual report") never match on title alone
 
 log = logging.getLogger(__name__)
 
@@ -260,35 +273,6 @@ def _sqlite_begin(connection: Any) -> None:
 # -- normalisation ------------------------------------------------------------------------------
 
 
-def canonical_url(url: str) -> str:
-    """A URL cleaned for storage: lower-case scheme and host, no default port, tracking params or fragment."""
-    parts = urlsplit(url.strip())
-    scheme = parts.scheme.lower()
-    host = (parts.hostname or "").lower()
-    port = parts.port
-    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
-    query = urlencode(sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not TRACKING_PARAMS.match(k)))
-    path = parts.path or "/"
-    if len(path) > 1 and path.endswith("/"):
-        path = path.rstrip("/") or "/"
-    fragment = parts.fragment if parts.fragment.startswith("item-") else ""  # digest items are anchors
-    return urlunsplit((scheme, netloc, path, query, fragment))
-
-
-def url_key(url: str) -> str:
-    """The matching key of a URL: canonical, with http and https treated alike."""
-    canonical = canonical_url(url)
-    return re.sub(r"^https?://(www\.)?", "", canonical)
-
-
-def title_key(title: str) -> str:
-    """A title folded for matching: no accents, case, punctuation or leading article."""
-    folded = re.sub(r"['\u2019\u2018`]", "", title)
-    folded = unicodedata.normalize("NFKD", folded).encode("ascii", "ignore").decode("ascii").casefold()
-    folded = re.sub(r"[^a-z0-9]+", " ", folded).strip()
-    return re.sub(r"^(the|a|an) ", "", folded)
-
-
 def normalise_doi(doi: str | None) -> str | None:
     """A bare lower-case DOI (10.x/...), or None."""
     if not doi:
@@ -355,54 +339,172 @@ TagRows = list[dict[str, Any]]
 ClassifyHook = Callable[[Session, Record], TagRows]
 
 
+PlaceKey = tuple[str, str]  # (url key, source id): a place is one URL as one source reached it
+
+
+@dataclass
+class IdentityRules:
+    """Curators' identity decisions (curation.yaml's `not_same` and `same_as`) as URL keys."""
+
+    apart: list[tuple[str, str]] = field(default_factory=list)  # (the record's URL key, a URL key that is another document)
+    same: list[tuple[str, str]] = field(default_factory=list)  # (the record's URL key, the URL key of the same document)
+
+    def apart_from(self) -> dict[str, set[str]]:
+        """Each URL key -> the URL keys it must never be matched with."""
+        out: dict[str, set[str]] = {}
+        for a, b in self.apart:
+            out.setdefault(a, set()).add(b)
+            out.setdefault(b, set()).add(a)
+        return out
+
+
+_RULES: WeakKeyDictionary[Engine, IdentityRules] = WeakKeyDictionary()
+
+
+def set_identity_rules(engine: Engine, rules: IdentityRules) -> None:
+    """The identity rules every MatchIndex built on `engine` obeys (set by the harvest from curation.yaml)."""
+    _RULES[engine] = rules
+
+
+@dataclass
+class _Known:
+    """What matching needs of one record: its title and date, and where it was reached."""
+
+    title: str
+    published: str | None
+    doc_type: str | None = None
+    places: dict[PlaceKey, tuple[int, str, str]] = field(default_factory=dict)  # place -> its rank (identify.place_rank)
+
+    def top(self) -> PlaceKey:
+        return min(self.places, key=lambda k: self.places[k])
+
+    def hosts(self) -> set[str]:
+        return {host_of(rank[1]) for rank in self.places.values()}
+
+
+def same_site_apart(source_id: str, doc_type: str | None, known: _Known) -> str | None:
+    """Why a candidate with the same title as `known`, at another URL of one of its sites, is another document: that
+    source reached both (a site's different URLs are different documents unless it says otherwise: a DOI, a canonical
+    link), or the site lists them as different kinds. A preprint and its published article are the exception."""
+    if (doc_type == "preprint") != (known.doc_type == "preprint"):
+        return None
+    if any(key[1] == source_id for key in known.places):
+        return "two URLs on one site from one source (the site does not say they are one document)"
+    if doc_type and known.doc_type and doc_type != known.doc_type:
+        return f"one site lists them as different kinds ({doc_type} / {known.doc_type})"
+    return None
+
+
 class MatchIndex:
-    """What identifies the catalogue's records (URL key, DOI, title key, content hash), held in memory.
+    """What identifies the catalogue's records, held in memory: every place's URL key, DOIs, title blocks and content
+    hashes. Built once per harvest, so matching a candidate costs no query; records and places added while storing
+    are added to it. Matching by title looks only inside the candidate's block (`identify.skeleton`), so its cost per
+    candidate stays flat as the catalogue grows."""
 
-    Built once per stored source, so matching a candidate costs no query; records added while
-    storing are added to it, so duplicates within one source are caught too.
-    """
-
-    def __init__(self, session: Session):
+    def __init__(self, session: Session, rules: IdentityRules | None = None):
         self.by_url: dict[str, str] = {}
         self.by_doi: dict[str, str] = {}
-        self.by_title: dict[str, str] = {}
-        self.by_prefix: dict[str, list[tuple[str, str]]] = {}
-        self.hashes: dict[str, str] = {}
+        self.blocks: dict[str, list[str]] = {}
+        self.near: dict[str, list[str]] = {}
+        self.places: dict[PlaceKey, tuple[str, str]] = {}  # place -> (record id, its content hash)
+        self.known: dict[str, _Known] = {}
         self.ids: set[str] = set()
-        columns = (col(Record.id), col(Record.url_key), col(Record.doi), col(Record.title_key), col(Record.content_hash))
-        rows = session.connection().execute(core_select(*columns)).all()
-        for rid, ukey, doi, tkey, digest in rows:
-            self.add(rid, ukey, doi, tkey, digest)
-        for rid, url in session.exec(select(RecordLink.record_id, RecordLink.url)).all():
-            self.by_url.setdefault(url_key(url), rid)
+        bind = session.get_bind()
+        self.rules = rules if rules is not None else _RULES.get(bind) if isinstance(bind, Engine) else None
+        self.apart = self.rules.apart_from() if self.rules else {}
+        connection = session.connection()
+        columns = (col(Record.id), col(Record.doi), col(Record.title), col(Record.published), col(Record.doc_type))
+        for rid, doi, title, published, doc_type in connection.execute(core_select(*columns)).all():
+            self.add_record(rid, title, published, doi, doc_type)
+        place_columns = (col(RecordPlace.record_id), col(RecordPlace.url), col(RecordPlace.url_key), col(RecordPlace.source_id),
+                         col(RecordPlace.priority), col(RecordPlace.content_hash))
+        for rid, url, ukey, source, priority, digest in connection.execute(core_select(*place_columns)).all():
+            if rid in self.known:
+                self.add_place(rid, (ukey, source), place_rank(priority, url, source), digest)
 
-    def add(self, rid: str, ukey: str, doi: str | None, tkey: str, digest: str) -> None:
+    def add_record(self, rid: str, title: str, published: str | None, doi: str | None, doc_type: str | None = None) -> None:
         """Index one record."""
         self.ids.add(rid)
-        self.by_url[ukey] = rid
+        self.known[rid] = _Known(title, published, doc_type)
         if doi:
             self.by_doi.setdefault(doi, rid)
-        if len(tkey) >= MIN_TITLE_KEY_FOR_MATCH:
-            self.by_title.setdefault(tkey, rid)
-            self.by_prefix.setdefault(tkey[:12], []).append((tkey, rid))
-        self.hashes[rid] = digest
+        if len(title_key(title)) >= MIN_TITLE_KEY_FOR_MATCH:
+            self.blocks.setdefault(skeleton(title), []).append(rid)
+            if log.isEnabledFor(logging.INFO):
+                for key in neighbour_keys(title):
+                    self.near.setdefault(key, []).append(rid)
 
-    def find(self, candidate: Candidate) -> tuple[str | None, str]:
-        """The id of the record this candidate is, and how it matched: "url", "doi", "title" or ""."""
-        rid = self.by_url.get(url_key(candidate.url))
+    def add_place(self, rid: str, key: PlaceKey, rank: tuple[int, str, str], digest: str) -> None:
+        """Index one place of record `rid`."""
+        self.by_url.setdefault(key[0], rid)
+        self.places[key] = (rid, digest)
+        self.known[rid].places[key] = rank
+
+    def _allowed(self, rid: str, ukey: str) -> bool:
+        banned = self.apart.get(ukey)
+        return not banned or not any(k[0] in banned for k in self.known[rid].places)
+
+    def find(self, candidate: Candidate, source_id: str) -> tuple[str | None, str]:
+        """The id of the record this candidate is, and how it matched: "url", "canonical", "doi", "title" or ""."""
+        ukey = url_key(candidate.url)
+        rid = self.by_url.get(ukey)
         if rid:
             return rid, "url"
+        canonical = candidate.extra.get("canonical") if isinstance(candidate.extra, dict) else None
+        if isinstance(canonical, str) and urlsplit(canonical).scheme in ("http", "https"):
+            rid = self.by_url.get(url_key(canonical))
+            if rid and self._allowed(rid, ukey):
+                return rid, "canonical"
+        same = self._curated_same(ukey)
+        if same:
+            return same, "same_as"
         doi = normalise_doi(candidate.doi)
-        if doi and doi in self.by_doi:
+        if doi and doi in self.by_doi and self._allowed(self.by_doi[doi], ukey):
             return self.by_doi[doi], "doi"
-        tkey = title_key(candidate.title)
-        if len(tkey) >= MIN_TITLE_KEY_FOR_MATCH:
-            if tkey in self.by_title:
-                return self.by_title[tkey], "title"
-            for other, rid in self.by_prefix.get(tkey[:12], [])[:50]:
-                if difflib.SequenceMatcher(None, other, tkey).ratio() >= TITLE_MATCH_RATIO:
-                    return rid, "title"
+        if len(title_key(candidate.title)) < MIN_TITLE_KEY_FOR_MATCH:
+            return None, ""
+        host = host_of(candidate.url)
+        for rid in self.blocks.get(skeleton(candidate.title), [])[:BLOCK_LIMIT]:
+            known = self.known[rid]
+            reason = distinguishing(candidate.title, known.title, candidate.published, known.published)
+            if reason is None and host in known.hosts():
+                reason = same_site_apart(source_id, candidate.doc_type, known)
+            if reason is None and not self._allowed(rid, ukey):
+                reason = "a curator said they are different documents"
+            if reason is None and title_score(candidate.title, known.title) < TITLE_SCORE:
+                reason = "same words in another order"
+            if reason is None:
+                log.info("merged %s into record %s: same title and date as %r", candidate.url, rid, known.title[:120])
+                return rid, "title"
+            log.info("kept apart: %s (%r) and record %s (%r): %s", candidate.url, candidate.title[:120], rid, known.title[:120], reason)
+        if log.isEnabledFor(logging.INFO):
+            self._log_near(candidate)
         return None, ""
+
+    def _curated_same(self, ukey: str) -> str | None:
+        if not self.rules:
+            return None
+        for a, b in self.rules.same:
+            other = b if a == ukey else a if b == ukey else None
+            if other and other in self.by_url:
+                return self.by_url[other]
+        return None
+
+    def _log_near(self, candidate: Candidate) -> None:
+        """Log the near-matches (one word apart) kept apart, for a curator (`evidence review --duplicates` lists them)."""
+        seen: set[str] = set()
+        for key in neighbour_keys(candidate.title):
+            for rid in self.near.get(key, [])[:3]:
+                if rid in seen:
+                    continue
+                seen.add(rid)
+                known = self.known[rid]
+                if title_score(candidate.title, known.title) >= NEAR_SCORE:
+                    reason = distinguishing(candidate.title, known.title, candidate.published, known.published)
+                    log.info("kept apart: %s (%r) and record %s (%r): %s", candidate.url, candidate.title[:120], rid,
+                             known.title[:120], reason)
+            if len(seen) >= 3:
+                return
 
     def free_id(self, wanted: str) -> str:
         """`wanted`, or wanted-2, -3... when another record has it (never a silent collision)."""
@@ -418,7 +520,10 @@ class StoreBatch:
     """Writes gathered while storing one source, flushed in bulk (see `flush_batch`)."""
 
     seen: list[str] = field(default_factory=list)  # ids whose last_seen becomes now
+    places_seen: list[PlaceKey] = field(default_factory=list)  # unchanged places whose last_seen becomes now
+    new_places: dict[PlaceKey, dict[str, Any]] = field(default_factory=dict)  # place rows to insert (after their records)
     tags: dict[str, TagRows] = field(default_factory=dict)  # record id -> its tag rows (replacing the old)
+    stored: set[PlaceKey] = field(default_factory=set)  # the places this source gave so far (kept for the whole source)
 
 
 def upsert(
@@ -432,8 +537,10 @@ def upsert(
 ) -> str:
     """Store one candidate; returns "new", "updated" or "unchanged". Idempotent for unchanged input.
 
-    With `index` and `batch` (a harvest), matching needs no query and unchanged records are not
-    loaded; the caller runs `flush_batch` before committing.
+    The candidate is one place (its URL, as this source reached it). A place already known with the same content is
+    "unchanged" (no record is loaded). Otherwise the place is stored, and the record takes its fields when it is the
+    record's highest place. With `index` and `batch` (a harvest), matching needs no query; the caller runs
+    `flush_batch` before committing.
     """
     own_batch = batch is None
     index = index or MatchIndex(session)
@@ -441,60 +548,141 @@ def upsert(
     candidate = bound(candidate)
     candidate.doi = normalise_doi(candidate.doi)
     digest = content_hash(candidate)
-    rid, how = index.find(candidate)
-    if rid is None:
-        key = url_key(candidate.url)
-        record = Record(
-            id=index.free_id(record_id(candidate.title, key)),
-            url=canonical_url(candidate.url),
-            url_key=key,
-            title_key=title_key(candidate.title),
-            source_id=source_id,
-            first_seen=now,
-            last_seen=now,
-            content_hash=digest,
-            **_fields(candidate),
-        )
-        session.add(record)
-        index.add(record.id, key, candidate.doi, record.title_key, digest)
-        if classify_hook:
-            batch.tags[record.id] = classify_hook(session, record)
-        outcome = "new"
-    elif how == "url" and index.hashes.get(rid) == digest:
-        batch.seen.append(rid)
+    ukey = url_key(candidate.url)
+    pkey = (ukey, source_id)
+    known_place = index.places.get(pkey)
+    if pkey in batch.stored and known_place is not None and known_place[1] != digest:
+        # the same URL twice in one source's answer with different content: the first one stays (so a re-harvest of
+        # the same answer changes nothing)
+        log.info("source %s gave %s twice with different content; the first is kept", source_id, candidate.url)
+        return "unchanged"
+    batch.stored.add(pkey)
+    if known_place is not None and known_place[1] == digest:
+        batch.seen.append(known_place[0])
+        batch.places_seen.append(pkey)
         outcome = "unchanged"
     else:
-        stored = session.get(Record, rid)
-        assert stored is not None, rid
-        record = stored
-        record.last_seen = now
-        if how != "url":
-            # The same document reached another way: keep one record, remember where else it is.
-            outcome = _link(session, record, candidate, source_id, now)
-            index.by_url[url_key(candidate.url)] = rid
-        else:
-            for name, value in _fields(candidate).items():
-                setattr(record, name, value)
-            record.title_key = title_key(candidate.title)
-            record.content_hash = digest
-            index.hashes[rid] = digest
-            session.add(record)
-            if classify_hook:
-                batch.tags[record.id] = classify_hook(session, record)
-            outcome = "updated"
+        rid, how = (known_place[0], "url") if known_place else index.find(candidate, source_id)
+        outcome = _store_place(session, candidate, source_id, now, index, batch, classify_hook, rid, how, digest)
     if own_batch:
         flush_batch(session, batch, now)
     return outcome
 
 
+def _place_row(candidate: Candidate, source_id: str, now: datetime, rid: str, relation: str, digest: str) -> dict[str, Any]:
+    url = canonical_url(candidate.url)
+    fields = _fields(candidate)
+    fields.pop("text")
+    return {"record_id": rid, "url": url, "url_key": url_key(candidate.url), "source_id": source_id, "first_seen": now, "last_seen": now,
+            "priority": place_priority(url, candidate.doc_type, candidate.doi, publisher=candidate.publisher, published=candidate.published,
+                                       summary=candidate.summary), "title": candidate.title,
+            "published": candidate.published, "relation": relation, "content_hash": digest, "fields": fields}
+
+
+def _store_place(session: Session, candidate: Candidate, source_id: str, now: datetime, index: MatchIndex, batch: StoreBatch,
+                 classify_hook: ClassifyHook | None, rid: str | None, how: str, digest: str) -> str:
+    ukey = url_key(candidate.url)
+    pkey = (ukey, source_id)
+    if rid is None:
+        url = canonical_url(candidate.url)
+        record = Record(id=index.free_id(record_id(candidate.title, ukey)), url=url, url_key=ukey, title_key=title_key(candidate.title),
+                        source_id=source_id, first_seen=now, last_seen=now, content_hash=digest, **_fields(candidate))
+        session.add(record)
+        row = _place_row(candidate, source_id, now, record.id, "first", digest)
+        batch.new_places[pkey] = row
+        index.add_record(record.id, record.title, record.published, candidate.doi, record.doc_type)
+        index.add_place(record.id, pkey, place_rank(row["priority"], row["url"], source_id), digest)
+        if classify_hook:
+            batch.tags[record.id] = classify_hook(session, record)
+        return "new"
+    known = index.known[rid]
+    was_top = known.top() if known.places else None
+    row = _place_row(candidate, source_id, now, rid, how, digest)
+    if pkey in batch.new_places:
+        pending = batch.new_places[pkey]
+        pending.update({k: v for k, v in row.items() if k not in ("first_seen", "relation")})
+    elif pkey in index.places:
+        place = session.exec(select(RecordPlace).where(RecordPlace.url_key == ukey, RecordPlace.source_id == source_id)).first()
+        if place is not None:
+            for name, value in row.items():
+                if name not in ("first_seen", "relation", "record_id"):
+                    setattr(place, name, value)
+            session.add(place)
+    else:
+        batch.new_places[pkey] = row
+        log.info("merged %s (%s) into record %s by %s", candidate.url, source_id, rid, how)
+    index.add_place(rid, pkey, place_rank(row["priority"], row["url"], source_id), digest)
+    top = known.top()
+    stored = session.get(Record, rid)
+    assert stored is not None, rid
+    record = stored
+    record.last_seen = now
+    session.add(record)
+    if top == pkey:
+        if record.content_hash == digest and record.url_key == ukey:
+            return "updated" if how != "url" else "unchanged"
+        _take_fields(record, _fields(candidate), row["url"], ukey, source_id, digest)
+    elif was_top == pkey:  # this place was the record's highest and no longer is: the new highest gives the fields
+        _take_place(session, record, top, index, batch)
+    else:
+        return "updated"
+    known.title, known.published, known.doc_type = record.title, record.published, record.doc_type
+    if classify_hook:
+        batch.tags[record.id] = classify_hook(session, record)
+    return "updated"
+
+
+def _take_fields(record: Record, fields: dict[str, Any], url: str, ukey: str, source_id: str, digest: str) -> None:
+    for name, value in fields.items():
+        setattr(record, name, value)
+    record.url, record.url_key, record.source_id = url, ukey, source_id
+    record.title_key = title_key(record.title)
+    record.content_hash = digest
+
+
+def _take_place(session: Session, record: Record, key: PlaceKey, index: MatchIndex | None = None, batch: StoreBatch | None = None) -> None:
+    """Give `record` the fields its place `key` stored. The full text is not stored with a place: the place's content
+    hash is cleared, so its next answer completes the record."""
+    pending = batch.new_places.get(key) if batch else None
+    if pending is not None:
+        pending["content_hash"] = ""
+        fields, url = dict(pending["fields"]), pending["url"]
+    else:
+        place = session.exec(select(RecordPlace).where(RecordPlace.url_key == key[0], RecordPlace.source_id == key[1])).first()
+        assert place is not None, key
+        place.content_hash = ""
+        session.add(place)
+        fields, url = dict(place.fields or {}), place.url
+    fields.setdefault("title", record.title)
+    fields["text"] = f"{fields.get('title') or ''}\n\n{fields.get('summary') or ''}".strip()
+    known = {name for name in Record.model_fields}
+    _take_fields(record, {k: v for k, v in fields.items() if k in known}, url, key[0], key[1], "")
+    if index is not None:
+        index.places[key] = (record.id, "")
+
+
 def flush_batch(session: Session, batch: StoreBatch, now: datetime) -> None:
-    """Write a batch: last_seen of unchanged records, and each re-classified record's tags."""
+    """Write a batch: new places (after their records), last_seen of unchanged records and places, and each
+    re-classified record's tags."""
     session.flush()
+    if batch.new_places:
+        rows = list(batch.new_places.values())
+        for start in range(0, len(rows), 500):
+            session.exec(insert(RecordPlace), params=rows[start : start + 500])  # type: ignore[call-overload]
     for start in range(0, len(batch.seen), 500):
         chunk = batch.seen[start : start + 500]
         session.exec(update(Record).where(Record.id.in_(chunk)).values(last_seen=now))  # type: ignore[attr-defined,call-overload]
+    by_source: dict[str, list[str]] = {}
+    for ukey, source in batch.places_seen:
+        by_source.setdefault(source, []).append(ukey)
+    for source, keys in by_source.items():
+        for start in range(0, len(keys), 500):
+            session.exec(update(RecordPlace).where(col(RecordPlace.source_id) == source, col(RecordPlace.url_key).in_(keys[start : start + 500]))  # type: ignore[call-overload]
+                         .values(last_seen=now))
     replace_tags(session, batch.tags)
     batch.seen.clear()
+    batch.places_seen.clear()
+    batch.new_places.clear()
     batch.tags.clear()
 
 
@@ -531,35 +719,182 @@ def _fields(candidate: Candidate) -> dict[str, Any]:
     }
 
 
-def _link(session: Session, record: Record, candidate: Candidate, source_id: str, now: datetime) -> str:
-    url = canonical_url(candidate.url)
-    existing = session.exec(select(RecordLink).where(RecordLink.record_id == record.id, RecordLink.url == url)).first()
-    changed = False
-    for name in ("doi", "publisher", "published", "summary"):  # fill gaps, never overwrite
-        if not getattr(record, name) and getattr(candidate, name):
-            setattr(record, name, getattr(candidate, name))
-            changed = True
-    session.add(record)
-    if existing is None:
-        session.add(RecordLink(record_id=record.id, url=url, title=candidate.title, source_id=source_id, first_seen=now))
-        return "updated"
-    return "updated" if changed else "unchanged"
-
-
 def touch_source(session: Session, source_id: str, now: datetime) -> int:
-    """Mark every record of a source as seen now (its feed answered 304); returns how many."""
-    result = session.connection().execute(update(Record).where(col(Record.source_id) == source_id).values(last_seen=now))
+    """Mark every place a source reached, and their records, as seen now (its feed answered 304); returns how many places."""
+    connection = session.connection()
+    result = connection.execute(update(RecordPlace).where(col(RecordPlace.source_id) == source_id).values(last_seen=now))
+    ids = core_select(col(RecordPlace.record_id)).where(col(RecordPlace.source_id) == source_id)
+    connection.execute(update(Record).where(col(Record.id).in_(ids)).values(last_seen=now))
     return int(result.rowcount or 0)
 
 
 def touch_url(session: Session, url: str, now: datetime) -> bool:
-    """Mark the record at `url` as seen now; False when the catalogue has no such record."""
-    record = session.exec(select(Record).where(Record.url_key == url_key(url))).first()
-    if record is None:
+    """Mark the places at `url`, and their record, as seen now; False when the catalogue has no such place."""
+    key = url_key(url)
+    connection = session.connection()
+    ids = [rid for (rid,) in connection.execute(core_select(col(RecordPlace.record_id)).where(col(RecordPlace.url_key) == key)).all()]
+    if not ids:
         return False
-    record.last_seen = now
-    session.add(record)
+    connection.execute(update(RecordPlace).where(col(RecordPlace.url_key) == key).values(last_seen=now))
+    connection.execute(update(Record).where(col(Record.id).in_(ids)).values(last_seen=now))
     return True
+
+
+# -- places and curators' identity decisions --------------------------------------------------------------------------------
+
+
+def _place_dict(place: Any) -> dict[str, Any]:
+    first = place.first_seen
+    return {"url": place.url, "source": place.source_id, "first_seen": first.isoformat() if isinstance(first, datetime) else str(first),
+            "relation": place.relation, "title": place.title, "published": place.published}
+
+
+def _place_order(place: Any) -> tuple[int, str, str]:
+    return place_rank(place.priority, place.url, place.source_id)
+
+
+def record_places(session: Session, rid: str) -> list[dict[str, Any]]:
+    """Every place record `rid` was reached at, its highest (the one its fields come from) first: dicts of url,
+    source, first_seen (ISO), relation, title and published."""
+    rows = session.connection().execute(core_select(RecordPlace.__table__).where(col(RecordPlace.record_id) == rid)).all()  # type: ignore[attr-defined]
+    return [_place_dict(p) for p in sorted(rows, key=_place_order)]
+
+
+def all_places(session: Session) -> dict[str, list[dict[str, Any]]]:
+    """Every record's places (as `record_places`), by record id, in one query."""
+    columns = [c for c in RecordPlace.__table__.c if c.name != "fields"]  # type: ignore[attr-defined]
+    grouped: dict[str, list[Any]] = {}
+    for place in session.connection().execute(core_select(*columns)).all():
+        grouped.setdefault(place.record_id, []).append(place)
+    return {rid: [_place_dict(p) for p in sorted(rows, key=_place_order)] for rid, rows in grouped.items()}
+
+
+def _places_of(session: Session, rid: str) -> list[RecordPlace]:
+    return sorted(session.exec(select(RecordPlace).where(RecordPlace.record_id == rid)).all(), key=_place_order)
+
+
+def _refresh(session: Session, record: Record) -> None:
+    """Give `record` the fields of its highest place, if it does not have them already."""
+    places = _places_of(session, record.id)
+    if places and (record.url_key != places[0].url_key or record.source_id != places[0].source_id):
+        _take_place(session, record, (places[0].url_key, places[0].source_id))
+
+
+def split_place(session: Session, rid: str, ukey: str, now: datetime) -> Record | None:
+    """Move the places of record `rid` at URL key `ukey` into a record of their own (made from the place's stored
+    fields); the record left takes its fields from its highest remaining place. None when nothing was split."""
+    record = session.get(Record, rid)
+    places = _places_of(session, rid)
+    moving = [p for p in places if p.url_key == ukey]
+    if record is None or not moving or len(moving) == len(places):
+        return None
+    ids = set(session.exec(select(Record.id)).all())
+    top = moving[0]
+    new_id, n = record_id(top.title or top.url, ukey), 1
+    while new_id in ids:
+        n += 1
+        new_id = f"{record_id(top.title or top.url, ukey)}-{n}"
+    fields = {k: v for k, v in (top.fields or {}).items() if k in Record.model_fields}
+    fields.setdefault("title", top.title or top.url)
+    fields["text"] = f"{fields.get('title') or ''}\n\n{fields.get('summary') or ''}".strip()
+    new = Record(id=new_id, url=top.url, url_key=ukey, title_key=title_key(fields["title"]), source_id=top.source_id,
+                 first_seen=top.first_seen, last_seen=top.last_seen, content_hash="", **fields)
+    if session.exec(select(Record).where(Record.url == top.url)).first() is not None:
+        record.url = f"{record.url}#split-{new_id}"  # (made unique at once; _refresh below sets the right one)
+        session.add(record)
+        session.flush()
+    session.add(new)
+    session.flush()
+    for place in moving:
+        place.record_id = new_id
+        place.content_hash = ""  # its next answer completes the record (the full text is not kept with a place)
+        session.add(place)
+    session.flush()
+    _refresh(session, record)
+    log.info("split %s off record %s into record %s (a curator said they are different documents)", top.url, rid, new_id)
+    return new
+
+
+def join_records(session: Session, keep_id: str, other_id: str) -> bool:
+    """Move every place of record `other_id` into `keep_id` and delete `other_id` (its tags too); the record kept takes
+    the fields of its highest place. False when there was nothing to join."""
+    if keep_id == other_id:
+        return False
+    keep, other = session.get(Record, keep_id), session.get(Record, other_id)
+    if keep is None or other is None:
+        return False
+    for place in _places_of(session, other_id):
+        place.record_id = keep_id
+        place.relation = "same_as"
+        session.add(place)
+    session.flush()
+    session.exec(delete(RecordTag).where(RecordTag.record_id == other_id))  # type: ignore[arg-type,call-overload]
+    session.delete(other)
+    session.flush()
+    places = _places_of(session, keep_id)
+    if places and places[0].url == other.url:
+        keep.url = other.url + "#joined"  # (made unique before the top place's URL is taken)
+    _refresh(session, keep)
+    session.add(keep)
+    log.info("joined record %s into %s (a curator said they are the same document)", other_id, keep_id)
+    return True
+
+
+def apply_identity(session: Session, rules: IdentityRules, now: datetime) -> list[str]:
+    """Make the catalogue obey the curators' identity decisions: split places a curator said are other documents,
+    join records a curator said are one. Returns the ids of the records changed (to classify again)."""
+    changed: list[str] = []
+
+    def holder(ukey: str) -> str | None:
+        return session.exec(select(RecordPlace.record_id).where(RecordPlace.url_key == ukey)).first()
+
+    for own, other in rules.apart:
+        rid = holder(own)
+        if rid is not None and holder(other) == rid:
+            new = split_place(session, rid, other, now)
+            if new is not None:
+                changed += [rid, new.id]
+    for own, other in rules.same:
+        keep, join = holder(own), holder(other)
+        if keep and join and keep != join and join_records(session, keep, join):
+            changed.append(keep)
+    session.flush()
+    return [rid for rid in dict.fromkeys(changed) if session.get(Record, rid) is not None]
+
+
+def near_matches(session: Session, limit: int = 50) -> list[dict[str, Any]]:
+    """Pairs of records whose titles are near (one word apart, or the same words) but were kept apart, with why,
+    most similar first: for a curator to confirm (`evidence review --duplicates`)."""
+    columns = (col(Record.id), col(Record.title), col(Record.published), col(Record.url), col(Record.source_id))
+    rows = session.connection().execute(core_select(*columns)).all()
+    info = {r.id: r for r in rows}
+    blocks: dict[str, list[str]] = {}
+    for r in rows:
+        if len(title_key(r.title)) >= MIN_TITLE_KEY_FOR_MATCH:
+            for key in [skeleton(r.title), *neighbour_keys(r.title)]:
+                blocks.setdefault(key, []).append(r.id)
+    pairs: dict[tuple[str, str], dict[str, Any]] = {}
+    for ids in blocks.values():
+        ids = ids[:BLOCK_LIMIT]
+        for i, a in enumerate(ids):
+            for b in ids[i + 1 : i + 4]:  # a few neighbours each: a series of hundreds shares blocks, and is listed by its first pairs
+                pair = (min(a, b), max(a, b))
+                if pair in pairs:
+                    continue
+                ra, rb = info[pair[0]], info[pair[1]]
+                score = title_score(ra.title, rb.title)
+                if score < NEAR_SCORE:
+                    continue
+                reason = distinguishing(ra.title, rb.title, ra.published, rb.published)
+                if reason is None:
+                    same_site = host_of(ra.url) == host_of(rb.url)
+                    reason = ("two URLs on one site (the site does not say they are one document)" if same_site
+                              else "kept apart by a curator or reached before identity rules")
+                pairs[pair] = {"record": ra.id, "other": rb.id, "title": ra.title, "other_title": rb.title, "url": ra.url,
+                               "other_url": rb.url, "published": ra.published, "other_published": rb.published,
+                               "similarity": round(score, 1), "reason": reason}
+    return sorted(pairs.values(), key=lambda p: (-p["similarity"], p["record"], p["other"]))[:limit]
+
 
 
 # -- queries ------------------------------------------------------------------------------------

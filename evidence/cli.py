@@ -299,18 +299,26 @@ def reclassify(ctx: click.Context, curation_file: str | None, config_path: str) 
 
 @cli.command()
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True, help="How many records to list.")
+@click.option("--duplicates", is_flag=True,
+              help="List instead the near-matches kept apart as different documents, and why (join with curate --same-as).")
 @format_option("table", "json")
 @click.pass_context
-def review(ctx: click.Context, limit: int, fmt: str) -> None:
+def review(ctx: click.Context, limit: int, duplicates: bool, fmt: str) -> None:
     """List the least confident records that no curator has checked yet, to correct with `evidence curate`.
 
     \b
     Examples:
       evidence review
       evidence review --limit 50 --format json
+      evidence review --duplicates                 # near-matches kept apart, and why
     """
     from evidence import terminal
 
+    if duplicates:
+        with open_catalogue(ctx) as cat:
+            pairs = cat.duplicates(limit)
+        click.echo(json.dumps(pairs, indent=2, default=str)) if fmt == "json" else terminal.duplicates_table(pairs)
+        return
     with open_catalogue(ctx) as cat:
         rows = cat.review(limit)
     click.echo(json.dumps(rows, indent=2, default=str)) if fmt == "json" else terminal.review_table(rows)
@@ -330,10 +338,14 @@ def review(ctx: click.Context, limit: int, fmt: str) -> None:
 @click.option("--by", "by", default=None, metavar="NAME", help="Who is curating [default: git's user.name, else your user name].")
 @click.option("--resolve", is_flag=True, help="The values given are the reconciled ones where two curators disagreed.")
 @click.option("--drop", is_flag=True, help="Remove the record's whole entry from curation.yaml: every machine value comes back.")
+@click.option("--not-same", "not_same", multiple=True, metavar="URL",
+              help="This URL, where the record was also reached, is another document: split it off into its own record.")
+@click.option("--same-as", "same_as", default=None, metavar="OTHER-ID", help="The record OTHER-ID is this same document: join it into this one.")
 @curation_option
 @click.pass_context
 def curate(ctx: click.Context, record_id: str, set_fields: tuple[str, ...], unset_fields: tuple[str, ...], add_tags: tuple[str, ...],
-           remove_tags: tuple[str, ...], note: str | None, by: str | None, resolve: bool, drop: bool, curation_file: str | None) -> None:
+           remove_tags: tuple[str, ...], note: str | None, by: str | None, resolve: bool, drop: bool, not_same: tuple[str, ...],
+           same_as: str | None, curation_file: str | None) -> None:
     """Correct a record (by its id, the start of its id, or its URL): the change goes into curation.yaml and survives every re-harvest.
 
     \b
@@ -343,12 +355,14 @@ def curate(ctx: click.Context, record_id: str, set_fields: tuple[str, ...], unse
       evidence curate keeping-safe --add pair=foster-care:placement-stability:positive
       evidence curate keeping-safe --unset study_design          # the machine's design again
       evidence curate keeping-safe --resolve --set study_design=qualitative --by "A. Lead"
+      evidence curate fostering-in-england --not-same https://example.org/fostering-2023   # a wrong merge, split
+      evidence curate fostering-in-england --same-as fostering-in-england-copy             # one document, joined
     """
     from evidence import terminal
     from evidence.curation import Change, curator_name
 
     change = Change(by=curator_name(by), set=_pairs(set_fields, "--set"), add=_pairs(add_tags, "--add"), remove=_pairs(remove_tags, "--remove"),
-                    unset=[u.strip() for u in unset_fields], note=note, resolve=resolve, drop=drop)
+                    unset=[u.strip() for u in unset_fields], note=note, resolve=resolve, drop=drop, not_same=list(not_same), same_as=same_as)
     with open_catalogue(ctx) as cat:
         done = cat.curate(record_id, change, curation_file)
     terminal.curated(done)

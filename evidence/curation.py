@@ -22,6 +22,7 @@ ruamel.yaml, so curators' comments and the order of entries survive a save.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import difflib
 import getpass
 import io
@@ -45,7 +46,7 @@ from evidence.catalogue import canonical_url, url_key
 from evidence.classify.design import DIRECTIONS, EVIDENCE_LEVELS
 from evidence.classify.taxonomy import Taxonomy, load_taxonomy
 from evidence.config import ConfigError
-from evidence.models import MAX_TITLE_CHARS, Record, RecordLink
+from evidence.models import MAX_TITLE_CHARS, Record, RecordPlace
 
 log = logging.getLogger(__name__)
 
@@ -653,10 +654,20 @@ class Change:
     reason: str | None = None
     resolve: bool = False
     drop: bool = False
+    not_same: list[str] = field(default_factory=list)  # URLs of the record that are other documents (split them off)
+    same_as: str | None = None  # another record (id, id prefix or URL) that is this document (join it)
 
     def is_empty(self) -> bool:
         """True when the command asks for nothing."""
-        return not (self.set or self.add or self.remove or self.unset or self.note or self.screen or self.drop)
+        return not (self.set or self.add or self.remove or self.unset or self.note or self.screen or self.drop or self.identity())
+
+    def identity(self) -> bool:
+        """True when the command splits or joins records (--not-same, --same-as)."""
+        return bool(self.not_same or self.same_as)
+
+    def without_identity(self) -> Change:
+        """The same command without its --not-same and --same-as."""
+        return dataclasses.replace(self, not_same=[], same_as=None)
 
 
 def _argument(option: str, name: str, value: str | None = None) -> str:
@@ -812,6 +823,19 @@ def apply_change(curation: Curation, url: str, change: Change, taxonomy: Taxonom
     return correction
 
 
+def identity_rules(curation: Curation) -> Any:
+    """The curators' identity decisions (`not_same`, `same_as`) as catalogue.IdentityRules of URL keys."""
+    from evidence.catalogue import IdentityRules
+
+    rules = IdentityRules()
+    for key, correction in curation.corrections.items():
+        for other in correction.not_same:
+            rules.apart.append((url_key(key), url_key(other)))
+        if correction.same_as:
+            rules.same.append((url_key(key), url_key(correction.same_as)))
+    return rules
+
+
 # -- finding the record -------------------------------------------------------------------------------------------------------
 
 
@@ -821,8 +845,8 @@ def find_record(session: Session, ref: str, db: str = "the catalogue") -> Record
     if re.match(r"^https?://", ref):
         record = session.exec(select(Record).where(Record.url_key == url_key(ref))).first()
         if record is None:
-            link = session.exec(select(RecordLink).where(RecordLink.url == canonical_url(ref))).first()
-            record = session.get(Record, link.record_id) if link else None
+            place = session.exec(select(RecordPlace).where(RecordPlace.url_key == url_key(ref))).first()
+            record = session.get(Record, place.record_id) if place else None
         if record is None:
             raise ConfigError(f"no record at {ref} in {db} (see `evidence review` or the site's record pages)")
         return record

@@ -120,18 +120,28 @@ class RecordTag(SQLModel, table=True):
     curated: bool = False
 
 
-class RecordLink(SQLModel, table=True):
-    """Another place the same document was reached: a second source, or news covering it."""
+class RecordPlace(SQLModel, table=True):
+    """One place a document was reached: a URL, by one source. A record has one place or more (copies on other sites,
+    the same document from another source, news covering it); its own fields come from its highest-priority place
+    (`evidence.identify.place_priority`, ties by URL), so they do not depend on the order sources finish in."""
 
-    __table_args__ = (UniqueConstraint("record_id", "url"),)
+    __table_args__ = (UniqueConstraint("url_key", "source_id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     record_id: str = Field(foreign_key="record.id", index=True, max_length=80)
     url: str
-    title: str | None = None
-    source_id: str
-    relation: str = "covered_by"
+    url_key: str = Field(index=True)
+    source_id: str = Field(index=True)
     first_seen: datetime = Field(default_factory=utcnow)
+    last_seen: datetime = Field(default_factory=utcnow)
+    priority: int = 50
+    title: str | None = None
+    published: str | None = None
+    # how the place joined its record: first | url | doi | title | canonical | same_as (a curator) | covered_by (news)
+    relation: str = Field(default="first", max_length=20)
+    content_hash: str = ""
+    # the fields this place gave (all but the full text), for when it becomes the record's highest place
+    fields: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
 
 
 class HarvestRun(SQLModel, table=True):

@@ -19,16 +19,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import update
+from sqlalchemy import Text, cast, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from evidence import catalogue
 from evidence.config import Source
 from evidence.fetch import Fetcher, FetchError
 from evidence.harvesters import HarvestItem, SourceError, harvester_for
-from evidence.models import Candidate, HarvestRun, ItemFailure, Unchanged, utcnow
+from evidence.models import Candidate, HarvestRun, ItemFailure, Record, Unchanged, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -205,35 +205,65 @@ class SharedIndex:
 
 def store(session: Session, source: Source, items: list[HarvestItem], result: SourceResult,
           classify_hook: catalogue.ClassifyHook | None, shared: SharedIndex | None = None) -> None:
-    """Upsert one source's items into the session (the caller commits)."""
+    """Upsert one source's items into the session (the caller commits).
+
+    A candidate stored from a feed's or listing's fields because its own page failed (`extra["detail_error"]`) is
+    counted as an item error but kept; it never replaces a record its page once completed, and a 304 (on the feed,
+    or on the page) does not skip a record still waiting for its page: that item is rebuilt, so the page is asked for again.
+    """
     now = utcnow()
     shared = shared or SharedIndex()
     batch = catalogue.StoreBatch()
+    waiting = waiting_for_page(session, source.id)
     pending: list[HarvestItem] = list(reversed(items))
     while pending:
         item = pending.pop()
         if isinstance(item, Candidate):
             result.fetched += 1
+            reason = item.extra.get("detail_error")
+            if reason:
+                result.errors += 1
+                _note(result, f"{item.url}: its page was not read ({reason}); stored from the listing's fields until it answers")
+                if _completed_before(session, item):
+                    result.unchanged += 1  # a page that answered before and fails now: the record keeps what it gave
+                    continue
             outcome = catalogue.upsert(session, item, source.id, now, classify_hook, shared.get(session), batch)
             setattr(result, outcome, getattr(result, outcome) + 1)
         elif isinstance(item, ItemFailure):
             result.errors += 1
-            if len(result.item_errors) < MAX_ITEM_ERRORS_KEPT:
-                result.item_errors.append(str(item)[:500])
+            _note(result, str(item))
         elif isinstance(item, Unchanged):
             if item.scope == "source":
-                touched = catalogue.touch_source(session, source.id, now)
+                touched = 0 if waiting else catalogue.touch_source(session, source.id, now)
                 if touched:
                     result.fetched += touched
                     result.unchanged += touched
                     continue
-            elif catalogue.touch_url(session, item.url, now):
+            elif catalogue.url_key(item.url) not in waiting and catalogue.touch_url(session, item.url, now):
                 result.fetched += 1
                 result.unchanged += 1
                 continue
-            if item.rebuild is not None:  # 304, but the catalogue lacks it: extract from the capture
+            if item.rebuild is not None:  # 304, but the catalogue lacks it (or waits for a page): extract from the capture
                 pending.extend(reversed(list(item.rebuild())))
     catalogue.flush_batch(session, batch, now)
+
+
+def _note(result: SourceResult, line: str) -> None:
+    if len(result.item_errors) < MAX_ITEM_ERRORS_KEPT:
+        result.item_errors.append(line[:500])
+
+
+def waiting_for_page(session: Session, source_id: str) -> set[str]:
+    """URL keys of this source's records stored from a feed's or listing's fields, whose own page has not answered yet."""
+    rows = session.exec(select(Record.url_key).where(Record.source_id == source_id,  # type: ignore[call-overload]
+                                                     cast(Record.extra, Text).like('%"detail_error"%'))).all()
+    return set(rows)
+
+
+def _completed_before(session: Session, candidate: Candidate) -> bool:
+    """Whether the catalogue's record at this candidate's URL holds what its page gave (no detail_error of its own)."""
+    extra = session.exec(select(Record.extra).where(Record.url_key == catalogue.url_key(candidate.url))).first()
+    return extra is not None and not (extra or {}).get("detail_error")
 
 
 def harvest_sources(
@@ -297,14 +327,16 @@ def mark_interrupted(engine: Engine, run_ids: list[int]) -> None:
 
 def _store_source(engine: Engine, source: Source, items: list[HarvestItem], failure: str | None,
                   run_id: int, classify_hook: catalogue.ClassifyHook | None, shared: SharedIndex) -> SourceResult:
+    """Store what a source yielded and record its run. A source that failed part-way (a later listing page answered
+    404, a cursor page timed out) keeps the items of the pages read before it: they are stored, and the run is still
+    "failed" with the reason, so the harvest exits 1."""
     result = SourceResult(source_id=source.id)
-    if failure is not None:
-        result.status, result.message = "failed", failure
-    else:
+    if failure is None or any(isinstance(item, (Candidate, Unchanged)) for item in items):
         try:
             try:
                 with Session(engine) as session:
                     store(session, source, items, result, classify_hook, shared)
+                    _fail_after(result, failure)
                     _finish(session, run_id, result)
                     session.commit()
                     return result
@@ -316,6 +348,7 @@ def _store_source(engine: Engine, source: Source, items: list[HarvestItem], fail
                 result = SourceResult(source_id=source.id)
                 with Session(engine) as session:
                     _store_each(session, source, items, result, classify_hook, shared)
+                    _fail_after(result, failure)
                     _finish(session, run_id, result)
                     session.commit()
                     return result
@@ -325,11 +358,23 @@ def _store_source(engine: Engine, source: Source, items: list[HarvestItem], fail
         except BaseException:
             shared.reset()
             raise
+    else:
+        result.status, result.message = "failed", failure
     with Session(engine) as session:
         result.errors = max(result.errors, 1)
         _finish(session, run_id, result)
         session.commit()
     return result
+
+
+def _fail_after(result: SourceResult, failure: str | None) -> None:
+    """Mark a stored source failed when its harvest stopped part-way; the message says what was kept."""
+    if failure is None:
+        return
+    result.status = "failed"
+    result.errors += 1
+    kept = result.fetched
+    result.message = f"{failure} (the {kept} items read before it are stored)" if kept else failure
 
 
 def _store_each(session: Session, source: Source, items: list[HarvestItem], result: SourceResult,

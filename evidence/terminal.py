@@ -121,6 +121,19 @@ def review_table(rows: list[dict[str, Any]]) -> None:
         say(f"    {row['confidence']:.2f}  {row['study_design'] or '-'}  {row['direction'] or '-'}  {row['title'][:90]}")
 
 
+def duplicates_table(pairs: list[dict[str, Any]]) -> None:
+    """Near-matches kept apart: both ids and titles, how similar, and why they were kept apart."""
+    if not pairs:
+        say("No near-matches: no two records' titles are within one word of each other.")
+        return
+    say("Near-matches kept apart as different documents (if one is the other: evidence curate ID --same-as OTHER-ID)")
+    for pair in pairs:
+        say(f"{pair['record']}  {pair['other']}")
+        say(f"    {pair['similarity']:.0f}%  {pair['reason']}")
+        say(f"    {pair['title'][:90]}")
+        say(f"    {pair['other_title'][:90]}")
+
+
 def curated(result: Any) -> None:
     """What a curation changed (evidence.curate.CurateResult)."""
     what = "entry dropped, the machine's values are back" if result.dropped else "written"

@@ -181,3 +181,55 @@ def _records_or_none(db: str) -> list:
         return records(db)
     except catalogue.CatalogueError:
         return []
+
+
+# -- identity: places, rules, touching (evidence/identify.py; tests/test_identity.py has the rest) ------------------------
+
+
+def _store(engine, items: list[tuple[str, Candidate]]) -> list[str]:
+    from evidence.models import utcnow
+
+    with Session(engine) as session:
+        index, batch, now = catalogue.MatchIndex(session), catalogue.StoreBatch(), utcnow()
+        outcomes = [catalogue.upsert(session, c, source, now, None, index, batch) for source, c in items]
+        catalogue.flush_batch(session, batch, now)
+        session.commit()
+    return outcomes
+
+
+def test_the_match_index_obeys_the_curators_rules_set_on_its_engine(catalogue_path):
+    engine = catalogue.connect(catalogue_path)
+    title = "Evaluation of the Mockingbird family model of foster care"
+    try:
+        catalogue.set_identity_rules(engine, catalogue.IdentityRules(apart=[(catalogue.url_key("https://a.example/m"),
+                                                                             catalogue.url_key("https://b.example/m"))]))
+        assert _store(engine, [("a", Candidate(url="https://a.example/m", title=title)),
+                               ("b", Candidate(url="https://b.example/m", title=title)),
+                               ("c", Candidate(url="https://c.example/m", title=title))]) == ["new", "new", "updated"]
+        catalogue.set_identity_rules(engine, catalogue.IdentityRules(same=[(catalogue.url_key("https://a.example/m"),
+                                                                            catalogue.url_key("https://d.example/other"))]))
+        assert _store(engine, [("d", Candidate(url="https://d.example/other", title="A title nothing else has, at all"))]) == ["updated"]
+    finally:
+        engine.dispose()
+    assert len(records(catalogue_path)) == 2
+
+
+def test_a_304_touches_every_place_of_the_source_and_their_records(catalogue_path):
+    from datetime import UTC, datetime
+
+    engine = catalogue.connect(catalogue_path)
+    title = "Children's social care review: final report"
+    try:
+        _store(engine, [("dfe", Candidate(url="https://www.gov.uk/csc", title=title)), ("copies", Candidate(url="https://copies.example/csc", title=title))])
+        later = datetime(2030, 1, 1, tzinfo=UTC)
+        with Session(engine) as session:
+            assert catalogue.touch_source(session, "copies", later) == 1
+            assert catalogue.touch_url(session, "https://COPIES.example/csc/", later) and not catalogue.touch_url(session, "https://none.example/", later)
+            session.commit()
+        with engine.connect() as conn:
+            seen = dict(conn.execute(text("SELECT source_id, last_seen FROM recordplace")).all())
+    finally:
+        engine.dispose()
+    (record,) = records(catalogue_path)
+    assert str(seen["copies"]).startswith("2030") and not str(seen["dfe"]).startswith("2030")
+    assert record.last_seen.year == 2030 and record.source_id == "dfe"  # the record is seen when any of its places is

@@ -14,7 +14,7 @@ import pytest
 from bs4 import BeautifulSoup
 from conftest import shared_path
 
-from evidence.extract import html_candidate
+from evidence.extract import find_money, html_candidate
 from evidence.fetch import Response
 from evidence.harvesters import europepmc, feed, govuk
 
@@ -184,3 +184,39 @@ def test_feed_dates_keep_the_publishers_calendar_day():
     assert checked >= 540 and shifted >= 50  # feedparser's UTC values are a day off (or read 2020/1/10 as December) for these
     kc = feedparser.parse(shared_path("real", "feeds", "rsparser__kc0011.rss").read_bytes())
     assert kc.entries[0].get("published", "").startswith("2020/1/10") and feed._entry_date(kc.entries[0]) == "2020-01-10"
+
+
+def test_govuk_annual_money_figures_keep_their_scale_and_period():
+    """"£15bn a year" and "£9 billion a year" are annual costs, not prices: each is read whole (amount, scale and period);
+    before, the period made the pattern fall back to "£15" or find nothing (0 of 17 such figures in the recordings)."""
+    pattern = re.compile(r"£\s?([\d.,]+)\s*(bn|billion|m|million)\s*(?:a|an|per|each|/)\s*(year|annum)\b", re.I)
+    scale = {"bn": 1e9, "billion": 1e9, "m": 1e6, "million": 1e6}
+    checked = 0
+    for name, item in govuk_items():
+        for line in govuk.from_content(item).text.splitlines():
+            for match in pattern.finditer(line):
+                want = float(match[1].replace(",", "")) * scale[match[2].lower()]
+                assert any(abs(m["amount"] - want) < 1 and m.get("per") == "year" for m in find_money(line)), (name, match[0])
+                checked += 1
+    assert checked >= 17
+    spain = json.loads(shared_path("real", "govuk-content", "case_study__doing-business-in-spain.json").read_text(encoding="utf-8"))
+    assert [(m["amount"], m["text"]) for m in govuk.from_content(spain).money] == [(15_000_000_000, "£15bn a year")]
+
+
+def test_feed_entries_that_state_a_money_figure_keep_it():
+    """An entry's own text is read for money figures like a page's (before, feed entries had none: 0 of 2 here)."""
+    from evidence.config import Source
+
+    source = Source(id="f", name="f", kind="feed", url="http://127.0.0.1/feed")
+    stated = []
+    for path in [*sorted(shared_path("real", "feeds").iterdir()), shared_path("samples", "guardian-rss", "guardian.rss")]:
+        parsed = feed.parse(Response(url="http://127.0.0.1/feed", status=200, headers={"content-type": "application/xml"}, body=path.read_bytes()))
+        for entry in parsed.entries:
+            link = feed.entry_link(entry)
+            candidate = feed.from_entry(source, entry, link) if link else None
+            if candidate is not None and re.search(r"£\s?\d", candidate.text):
+                stated.append((path.name, candidate))
+    assert len(stated) >= 2
+    for name, candidate in stated:
+        figures = {figure.rstrip(".,") for figure in re.findall(r"£\s?\d[\d,.]*", candidate.text)}
+        assert any(m["text"].startswith(figure) for m in candidate.money for figure in figures), (name, figures, candidate.money)

@@ -314,8 +314,13 @@ def test_feeds_keep_the_publishers_calendar_day_and_read_title_only_entries_page
     reposted = found["Example: an entry re-posted from another publisher"]
     assert reposted.publisher == "Example Original Publisher" and reposted.summary.startswith("A longer body in content:encoded")
     assert all(c.publisher for c in candidates)
-    assert any(f.reason == "entry has no http(s) link" for f in failures)
+    assert [f.reason for f in failures] == ["entry has no http(s) link"]
     assert server.hits("/news/evening-post") == 0  # an entry with a summary is not fetched
+    gone = found["Example: a page that is not there"]  # a title-only entry whose page 404s: the feed's fields, marked
+    assert (gone.url, gone.published, gone.extra["detail_error"]) == (server.url("/news/gone"), "2023-03-09", "HTTP 404")
+    funding = found["Example: an announcement of money for family help"]  # an entry's own text gives money and a sample
+    assert [(m["amount"], m["text"]) for m in funding.money] == [(45_000_000, "£45 million"), (17_000_000_000, "£17 billion a year")]
+    assert funding.money[1]["per"] == "year" and funding.sample_size == 1200
 
 
 def test_atom_feed_without_detail_and_a_broken_feed_keeps_what_was_read(server, tmp_path, fetcher):
@@ -348,7 +353,8 @@ def pdf_text(name: str, title: bool = False) -> bytes:
 
 
 HTML_SOURCE = {"id": "reports", "kind": "html", "item": ".result", "title": ".result-title", "link": "a.read-more", "date": "time",
-               "next": "a.next", "max_pages": 2, "publisher": "Example publisher", "doc_type": "research_report", "params": {"sort": "newest"}}
+               "summary": ".result-summary", "next": "a.next", "max_pages": 2, "publisher": "Example publisher", "doc_type": "research_report",
+               "params": {"sort": "newest"}}
 
 
 def test_html_listing_pages_and_detail_pages(server, tmp_path, fetcher):
@@ -356,9 +362,12 @@ def test_html_listing_pages_and_detail_pages(server, tmp_path, fetcher):
     candidates, failures, failure = harvest(tmp_path, fetcher, {**HTML_SOURCE, "url": server.url("/html/listing-1.html")})
     assert failure is None
     found = by_title(candidates)
-    assert len(candidates) == 6 and len(failures) == 2, (sorted(found), failures)
-    assert any("HTTP 404" in f.reason and f.url.endswith("/html/pages/gone") for f in failures)
-    assert any("no http(s) link" in f.reason for f in failures)
+    assert len(candidates) == 7 and len(failures) == 1, (sorted(found), failures)
+    assert "no http(s) link" in failures[0].reason
+    gone = found["Example: a report whose page has gone"]  # its page 404s: stored from the listing's fields, marked
+    assert gone.url == server.url("/html/pages/gone") and gone.extra["detail_error"] == "HTTP 404"
+    assert (gone.published, gone.publisher, gone.doc_type) == ("2019-11-05", "Example publisher", "research_report")
+    assert gone.summary == "An example report the listing still describes after its page was taken down."
     jtai = found["The multi-agency response to child sexual abuse in the family environment"]  # not the survey banner
     assert (jtai.publisher, jtai.published, jtai.doc_type) == ("Ofsted", "2020-02-27", "research_report")  # the page's metadata list
     assert jtai.summary.startswith("Findings of joint targeted area inspections")
@@ -437,7 +446,10 @@ def test_harvested_fixture_sources_are_stored_as_records(server, tmp_path, catal
     ])
     results = run(catalogue_path, config, fetcher)
     assert {r.source_id: r.status for r in results.values()} == {"dfe": "ok", "nice": "ok", "reports": "ok", "dfe-feed": "ok"}
-    assert (results["dfe"].errors, results["nice"].errors, results["reports"].errors) == (2, 2, 2)
+    # item errors: each lost item, and each item stored from its listing's fields because its page failed (NICE's and
+    # the listing's 404s: kept, and named in item_errors)
+    assert (results["dfe"].errors, results["nice"].errors, results["reports"].errors) == (2, 3, 2)
+    assert any("/html/pages/gone: its page was not read (HTTP 404); stored from the listing" in e for e in results["reports"].item_errors)
     stored = {r.title: r for r in records(catalogue_path)}
     assert stored["Online Harms White Paper"].publisher == "Department for Digital, Culture, Media & Sport"
     assert stored["Child abuse and neglect"].published == "2017-10-02"
@@ -457,3 +469,148 @@ def test_the_extraction_libraries_never_touch_the_network(monkeypatch):
         page_date(body, "https://example.org/2020/01/02/report")
         main_text(body, "https://example.org/report")
     assert page_date("https://example.org/report", None) is None  # type: ignore[arg-type]  # a str is refused, never fetched
+
+
+# -- nothing a source gave is dropped (issue 12 item 5) ----------------------------------------------------------------
+
+
+def test_a_listing_whose_later_page_fails_keeps_the_pages_read_and_the_source_still_fails(server, tmp_path, catalogue_path, fetcher):
+    serve_govuk(server)
+    serve_nice(server)
+    serve_html(server)
+    query = "/rest/search?cursorMark={}&format=json&pageSize=100&query=exploitation&resultType=core"
+    serve(server, query.format("%2A"), "europepmc", "page-1.json", content_type="application/json")
+    server.add("/html/listing-2.html", "gone", status=404)  # each listing's second page fails
+    server.add("/search/guidance?pa=2", "gone", status=404)
+    server.add("/api/search.json?count=4&q=safeguarding&start=4", "down", status=500)
+    server.add(query.format("AoE-page-2"), "gone", status=404)  # Europe PMC's next cursor
+    config = config_of(tmp_path, [
+        {"id": "dfe", "kind": "govuk", "url": server.url("/api/search.json"), "content_api": server.url("/api/content"),
+         "params": {"q": "safeguarding", "count": 4}},
+        {"id": "nice", "kind": "nice", "url": server.url("/search/guidance"), "params": {"q": "children"}},
+        {**HTML_SOURCE, "url": server.url("/html/listing-1.html")},
+        {"id": "epmc", "kind": "europepmc", "url": server.url("/rest/search"), "params": {"query": "exploitation"}},
+    ])
+    results = run(catalogue_path, config, fetcher)
+    assert {r.source_id: r.status for r in results.values()} == {"dfe": "failed", "nice": "failed", "reports": "failed", "epmc": "failed"}
+    held = {source_id: {r.title for r in records(catalogue_path, source_id)} for source_id in results}
+    assert "Online Harms White Paper" in held["dfe"] and "Child sexual exploitation: definition and guide for practitioners" in held["dfe"]
+    assert {"Child abuse and neglect", "Looked-after children and young people"} <= held["nice"]
+    assert "The multi-agency response to child sexual abuse in the family environment" in held["reports"]
+    assert "Example: a report whose page has gone" in held["reports"]
+    assert len(held["epmc"]) == 2 and results["epmc"].fetched == 2
+    for source_id, page_two in (("dfe", "HTTP 500"), ("nice", "HTTP 404"), ("reports", "HTTP 404"), ("epmc", "HTTP 404")):
+        result = results[source_id]
+        assert page_two in result.message and "items read before it are stored" in result.message, result
+        assert result.new == len(held[source_id]) and result.errors >= 1 and "\n" not in result.message
+    assert results["reports"].message.startswith(server.url("/html/listing-2.html"))
+
+
+def test_a_failing_first_page_still_stores_nothing(server, tmp_path, catalogue_path, fetcher):
+    server.add("/html/listing-1.html", "down", status=503)
+    results = run(catalogue_path, config_of(tmp_path, [{**HTML_SOURCE, "url": server.url("/html/listing-1.html")}]), fetcher)
+    assert results["reports"].status == "failed" and "HTTP 503" in results["reports"].message and results["reports"].fetched == 0
+    assert records(catalogue_path) == []
+
+
+def test_an_entry_whose_page_fails_is_stored_from_the_feed_and_completed_when_the_page_answers(server, tmp_path, catalogue_path, captures):
+    from conftest import make_fetcher
+    from server import Answer
+
+    feed_body = ANSWERS.joinpath("feed", "example.rss").read_bytes().replace(b"BASE", server.base.encode())
+    server.add("/feed/example.rss", feed_body, content_type="application/rss+xml", etag='"v1"')
+    serve(server, "/news/title-only", "feed", "pages", "title-only.html")
+    page = ANSWERS.joinpath("feed", "pages", "title-only.html").read_bytes()
+    server.sequence("/news/gone", [Answer(b"gone", 404), Answer(b"slow", delay=2.0),
+                                   Answer(page.replace(b"Example: a title-only entry whose page holds the summary", b"Back again"),
+                                          200, {"Content-Type": "text/html; charset=utf-8"})])
+    config = config_of(tmp_path, [{"id": "news", "kind": "feed", "url": server.url("/feed/example.rss")}])
+    gone_url = server.url("/news/gone")
+
+    def gone():
+        return next(r for r in records(catalogue_path, "news") if r.url == gone_url)
+
+    with make_fetcher(captures, timeout=0.5, retries=0) as fetcher:
+        first = run(catalogue_path, config, fetcher)["news"]
+        assert first.status == "ok" and any(e.startswith(f"{gone_url}: its page was not read (HTTP 404)") for e in first.item_errors)
+        stored = gone()
+        assert (stored.title, stored.published, stored.extra["detail_error"]) == ("Example: a page that is not there", "2023-03-09", "HTTP 404")
+        # second harvest: the feed answers 304 and the page times out; the record waits, still marked, nothing else changes
+        second = run(catalogue_path, config, fetcher)["news"]
+        assert server.hits("/news/gone") == 2 and second.new == 0 and second.updated == 0, second
+        assert any(e.startswith(f"{gone_url}: its page was not read (timed out") for e in second.item_errors), second.item_errors
+        assert gone().extra["detail_error"] and gone().summary == stored.summary
+        # third harvest: the feed is still 304, the page answers: the record takes the page's fields, unmarked
+        third = run(catalogue_path, config, fetcher)["news"]
+    completed = gone()
+    assert third.updated == 1 and third.new == 0 and "detail_error" not in completed.extra, third
+    assert completed.summary.startswith("The page of an entry the feed gave only a title for")
+    assert completed.title == "Example: a page that is not there"  # the feed's title still names it
+    assert [path for path, _ in server.requests].count("/feed/example.rss") == 3
+    # a fourth harvest, the feed changed and the page failing again, leaves the completed record as its page made it
+    server.add("/feed/example.rss", feed_body, content_type="application/rss+xml", etag='"v2"')
+    server.sequence("/news/gone", [Answer(b"gone", 404)])
+    with make_fetcher(captures, timeout=0.5, retries=0) as fetcher:
+        fourth = run(catalogue_path, config, fetcher)["news"]
+    assert server.hits("/news/gone") == 1 and fourth.updated == 0 and fourth.new == 0, fourth
+    assert any(e.startswith(f"{gone_url}: its page was not read (HTTP 404)") for e in fourth.item_errors)
+    assert gone().summary == completed.summary and "detail_error" not in gone().extra
+
+
+def test_items_at_fragments_of_one_page_stay_distinct_and_read_their_own_section(server, tmp_path, fetcher):
+    serve_nice(server)
+    candidates, _, failure = harvest(tmp_path, fetcher, {"id": "nice", "kind": "nice", "url": server.url("/search/guidance"),
+                                                         "params": {"q": "children"}})
+    assert failure is None
+    research = sorted((c for c in candidates if c.doc_type == "research_recommendation"), key=lambda c: c.url)
+    assert [c.url.rsplit("#", 1)[1] for c in research] == ["1-early-help", "2-talking-about-abuse"]
+    assert research[0].text.endswith("1 Early help\nExample question.") and "Talking about abuse" not in research[0].text
+    assert "Early help" not in research[1].text
+    assert server.hits("/guidance/ng76/chapter/Recommendations-for-research") == 1  # one fetch for both anchors
+    page = "<html><body><main><h1>Digest</h1><h2 id='a'>First finding</h2><p>Costs £2m a year.</p><h2 id='b'>Second</h2><p>Other.</p></main></body></html>"
+    server.add("/anchored", page)
+    server.add("/anchors", "<html><body>" + "".join(f"<article><h3><a href='/anchored#{k}'>Item {k}</a></h3></article>" for k in "ab")
+               + "</body></html>")
+    items, _, failure = harvest(tmp_path, fetcher, {"id": "anchors", "kind": "html", "url": server.url("/anchors")})
+    assert failure is None and [c.url for c in items] == [server.url("/anchored#a"), server.url("/anchored#b")]
+    assert [c.title for c in items] == ["Item a", "Item b"]  # the listing's titles, not the page's one title
+    assert items[0].money[0]["amount"] == 2_000_000 and items[1].money == [] and server.hits("/anchored") == 1
+
+
+def test_a_govuk_content_item_that_fails_is_stored_from_the_search_answer(server, tmp_path, fetcher):
+    serve_govuk(server)
+    server.add("/api/content/government/consultations/online-harms-white-paper", "down", status=500)
+    candidates, _, failure = harvest(tmp_path, fetcher, {
+        "id": "dfe", "kind": "govuk", "url": server.url("/api/search.json"), "content_api": server.url("/api/content"),
+        "params": {"q": "safeguarding", "count": 4}, "publisher": "Department for Education"})
+    assert failure is None
+    harms = by_title(candidates)["Online Harms White Paper"]
+    assert harms.url == "https://www.gov.uk/government/consultations/online-harms-white-paper"
+    assert harms.extra["detail_error"].startswith("HTTP 500") and harms.summary and harms.links == []
+
+
+def test_enabled_false_skips_a_source_unless_it_is_named_and_rate_limit_spaces_its_requests(server, tmp_path, catalogue_path, fetcher):
+    import time
+
+    serve_html(server)
+    serve(server, "/feed/govuk.atom", "feed", "govuk.atom", content_type="application/atom+xml")
+    config = config_of(tmp_path, [{"id": "dfe-feed", "kind": "feed", "url": server.url("/feed/govuk.atom"), "detail": False, "enabled": False},
+                                  {**HTML_SOURCE, "url": server.url("/html/listing-1.html"), "max_pages": 1, "max_items": 2,
+                                   "rate_limit": 4}])
+    assert [s.id for s in config.select()] == ["reports"]
+    started = time.monotonic()
+    results = run(catalogue_path, config, fetcher)
+    elapsed = time.monotonic() - started
+    assert list(results) == ["reports"] and server.hits("/feed/govuk.atom") == 0
+    assert elapsed >= 0.45  # three requests to one host at 4 a second: at least two gaps of 0.25 s (a lower bound, never a speed figure)
+    assert run(catalogue_path, config, fetcher, ("dfe-feed",))["dfe-feed"].new == 3  # named, it is harvested though disabled
+
+
+def test_a_listing_item_whose_page_fails_with_nothing_to_name_it_or_behind_robots_is_an_item_error(server, tmp_path, fetcher):
+    server.add("/robots.txt", "User-agent: *\nDisallow: /private/\n", content_type="text/plain")
+    server.add("/list", "<html><body><article><p><a href='/gone'>read</a></p></article>"
+                        "<article><h3><a href='/private/report'>A private report</a></h3></article></body></html>")
+    candidates, failures, failure = harvest(tmp_path, fetcher, {"id": "l", "kind": "html", "url": server.url("/list")})
+    assert failure is None and candidates == []
+    assert [(f.url, f.reason) for f in failures] == [(server.url("/gone"), "HTTP 404"), (server.url("/private/report"), "disallowed by robots.txt")]
+    assert server.hits("/private/report") == 0

@@ -118,7 +118,9 @@ def test_a_catalogue_made_before_migrations_is_upgraded_with_no_data_lost(catalo
     assert {rid: (r.needs_review, r.inclusion, r.machine, r.money, r.authors) for rid, r in stored.items()} == {
         f"report-{n}-0000000{n}": (n != 2, None, {}, [{"amount": 1000 * n, "context": "annual cost"}], ["A. Researcher"]) for n in (1, 2, 3)}
     assert _scalar(catalogue_path, "SELECT count(*) FROM recordtag") == 3
-    assert _scalar(catalogue_path, "SELECT count(*) FROM recordlink") == 1
+    # (revision 0004 moved the link into the places: each record's own URL, and the news that covered report 1)
+    assert _scalar(catalogue_path, "SELECT count(*) FROM recordplace") == 4
+    assert _scalar(catalogue_path, "SELECT count(*) FROM recordplace WHERE relation = 'covered_by' AND record_id = 'report-1-00000001'") == 1
     assert _scalar(catalogue_path, "SELECT count(*) FROM harvestrun") == 1
     again = invoke("--db", catalogue_path, "migrate")
     assert again.exit_code == 0 and "already" in again.output
@@ -224,4 +226,4 @@ def test_an_sqlite_upgrade_that_rebuilds_tables_keeps_every_row_or_changes_nothi
         assert _scalar(db, "SELECT version_num FROM alembic_version") == revision
         assert "covers TEXT" in _scalar(db, "SELECT sql FROM sqlite_master WHERE name = 'record'")
     assert _rows(db) == before
-    assert _scalar(db, "SELECT count(*) FROM recordtag") == 3 and _scalar(db, "SELECT count(*) FROM recordlink") == 1
+    assert _scalar(db, "SELECT count(*) FROM recordtag") == 3 and _scalar(db, "SELECT count(*) FROM recordplace") == 4

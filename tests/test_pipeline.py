@@ -11,7 +11,7 @@ from sqlmodel import Session, select
 
 from evidence import catalogue
 from evidence.capture import CaptureStore
-from evidence.models import HarvestRun, RecordLink
+from evidence.models import HarvestRun
 
 
 def rss(base: str, items: list[tuple[str, str, str]]) -> str:
@@ -78,7 +78,7 @@ def test_304_with_an_empty_catalogue_rebuilds_from_the_capture(server, tmp_path,
     assert result.new == 1 and len(records(two)) == 1
 
 
-def test_same_report_from_two_sources_is_one_record_with_a_link(server, tmp_path, catalogue_path, fetcher):
+def test_same_report_from_two_sources_is_one_record_with_two_places(server, tmp_path, catalogue_path, fetcher):
     title = "Child sexual exploitation: support in children's residential homes"
     server.add("/feed.xml", rss(server.base, [(title, "/dfe/report", SUMMARY)]), content_type="application/rss+xml")
     server.add("/other.xml", rss(server.base, [(title.upper() + ".", "/news/report-published?utm_source=rss", SUMMARY)]),
@@ -90,12 +90,15 @@ def test_same_report_from_two_sources_is_one_record_with_a_link(server, tmp_path
     assert len(rows) == 1
     engine = catalogue.connect(catalogue_path)
     with Session(engine) as session:
-        links = session.exec(select(RecordLink)).all()
-    assert [(link.source_id, link.url) for link in links] == [("trade-press", server.url("/news/report-published"))]
+        places = catalogue.record_places(session, rows[0].id)
+    assert sorted((p["source"], p["url"]) for p in places) == [("news", server.url("/dfe/report")),
+                                                                ("trade-press", server.url("/news/report-published"))]
 
 
 def test_canonical_urls_match_despite_tracking_parameters_and_case():
-    assert catalogue.url_key("HTTPS://WWW.Example.org/report/?utm_source=x&b=2&a=1#top") == catalogue.url_key("http://example.org/report?a=1&b=2")
+    assert catalogue.url_key("HTTPS://WWW.Example.org/Report/?utm_source=x&b=2&a=1") == catalogue.url_key("http://example.org/report?a=1&b=2")
+    # a #fragment names a distinct document (items at anchors of one page)
+    assert catalogue.url_key("https://example.org/report#top") != catalogue.url_key("https://example.org/report")
 
 
 def test_a_failing_source_never_stops_the_others(server, tmp_path, catalogue_path, fetcher):

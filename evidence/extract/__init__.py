@@ -26,6 +26,7 @@ from evidence.extract.html import (
     markup_text,
     page_text,
     safe_link,
+    section_text,
     soup_of,
     structured_metadata,
 )
@@ -41,5 +42,5 @@ __all__ = [
     "find_dates", "find_doi", "find_money", "find_project_ref", "find_publisher", "find_sample_size", "first_paragraph",
     "html_candidate", "item_publisher", "known_publisher", "labelled_date", "known_publishers", "labelled", "labelled_all", "lines_of",
     "list_metadata", "local_day", "london", "main_text", "markup_text", "page_date", "page_text", "parse_date", "pdf_candidate", "safe_link",
-    "soup_of", "structured_metadata", "text_candidate",
+    "section_text", "soup_of", "structured_metadata", "text_candidate",
 ]

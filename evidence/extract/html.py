@@ -357,6 +357,32 @@ def safe_link(url: str | None) -> str | None:
     return None
 
 
+_HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
+
+
+def section_text(soup: BeautifulSoup, fragment: str) -> str | None:
+    """The text of the part of a page a `#fragment` names: the element with that id (or an `<a name>`), and when it is
+    a heading, what follows it up to the next heading of the same or a higher level. None when the page has no such part."""
+    if not fragment:
+        return None
+    target = soup.find(id=fragment) or soup.find("a", attrs={"name": fragment})
+    if not isinstance(target, Tag):
+        return None
+    heading = target if target.name in _HEADINGS else (target.parent if isinstance(target.parent, Tag) and target.parent.name in _HEADINGS
+                                                       and not target.get_text(strip=True) else None)
+    if heading is None:
+        text = "\n".join(lines_of(target.get_text("\n")))
+        return text or None
+    level = int(heading.name[1])
+    parts = [heading.get_text(" ", strip=True)]
+    for sibling in heading.find_next_siblings():
+        if sibling.name in _HEADINGS and int(sibling.name[1]) <= level:
+            break
+        parts.append(sibling.get_text("\n"))
+    text = "\n".join(lines_of("\n".join(parts)))
+    return text or None
+
+
 def document_links(soup: BeautifulSoup | Tag, base: str) -> list[dict[str, str]]:
     """Links to documents (PDF, office files, spreadsheets, archives) on the page, absolute and http(s) only."""
     links: list[dict[str, str]] = []

@@ -6,11 +6,10 @@ from typing import Any
 
 from evidence.extract.lines import lines_of
 
-_MONEY = re.compile(
-    r"£\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\d,]*\d)\s*(bn|billion|m|million|k|thousand)?\b"
-    r"(?!\s*(?:/|per|a)\s*(?:month|year|week|annum|issue))",  # prices ("£15 / month") are not findings
-    re.I,
-)
+_MONEY = re.compile(r"£\s?(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d+))?(?![\d,]*\d)\s*(bn|billion|m|million|k|thousand)?\b", re.I)
+# "a year" after a figure: with a scale ("£15 billion a year") an annual cost, a finding kept with its period; without
+# one ("£15 / month", "£3.50 a week") a price, not a finding
+_PERIOD = re.compile(r"\s*(?:/|per|an?|each)\s*(month|year|week|annum|issue|day)\b", re.I)
 _WORDS_BEFORE_FILLER = {
     "of", "over", "under", "about", "around", "approximately", "nearly", "almost", "up", "to", "worth",
     "totalling", "totaling", "a", "an", "the", "some", "more", "than", "least", "at", "by", "for", "with",
@@ -34,15 +33,22 @@ def find_money(text: str, lines: list[str] | None = None) -> list[dict[str, Any]
             amount = _amount(match)
             if amount is None:
                 continue
+            period = _PERIOD.match(line, match.end())
+            if period and not match.group(3):
+                continue
+            end = period.end() if period else match.end()
             before = line[: match.start()].strip()
             if not before and i > 0 and len(lines[i - 1]) <= 40:
                 context = lines[i - 1].rstrip(":")  # a label on the line above ("Amount")
             else:
                 context = _context_before(before)
-                after = _CONTEXT_AFTER.match(line, match.end())
+                after = _CONTEXT_AFTER.match(line, end)
                 if after and (not context or context.split()[-1].lower() in _VERBS_BEFORE_MONEY):
                     context = after.group(1).strip()  # "could bring £1.6m in potential annual benefits"
-            found.append({"amount": amount, "currency": "GBP", "context": context, "text": match.group(0).strip()})
+            figure = {"amount": amount, "currency": "GBP", "context": context, "text": line[match.start():end].strip()}
+            if period:
+                figure["per"] = "year" if period.group(1).lower() == "annum" else period.group(1).lower()
+            found.append(figure)
             if len(found) >= 20:
                 return found
     return found

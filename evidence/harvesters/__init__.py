@@ -3,7 +3,10 @@
 Contract (like a Scrapy pipeline stage): `harvest(source, fetcher)` yields, lazily,
 `Candidate` (a document found), `ItemFailure` (one item lost, the run goes on) or `Unchanged`
 (the server answered 304). A failure of the whole source is raised as `SourceError` or
-`FetchError`, one line naming the URL. A new kind is a new module added to HARVESTERS: config
+`FetchError`, one line naming the URL; what was yielded before it is still stored.
+Nothing a source gave is dropped: an item whose own page cannot be fetched is yielded from the
+listing's or feed's fields, marked `extra["detail_error"]` (see `from_listing`), and items at
+distinct `#fragments` of one page keep their fragments (they are distinct documents). A new kind is a new module added to HARVESTERS: config
 validation reads the same mapping, so nothing else changes.
 """
 from __future__ import annotations
@@ -13,8 +16,9 @@ import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urldefrag
 
-from evidence.fetch import Fetcher, Response
+from evidence.fetch import Fetcher, FetchError, Response
 from evidence.models import Candidate, ItemFailure, Unchanged
 
 if TYPE_CHECKING:  # config imports HARVESTERS from here for validation: no import of config at run time
@@ -56,6 +60,36 @@ def guarded(url: str, build: Callable[[], Iterator[HarvestItem]]) -> Iterator[Ha
         where = traceback.extract_tb(exc.__traceback__)[-1]
         reason = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
         yield ItemFailure(url, f"extraction failed, {reason} ({Path(where.filename).name}:{where.lineno})")
+
+
+def from_listing(candidate: Candidate, error: FetchError) -> Candidate:
+    """An item stored from what its listing or feed said because its own page failed: marked with the one-line reason,
+    so the pipeline reports it and asks for the page again at the next harvest."""
+    candidate.extra["detail_error"] = " ".join(str(error.reason).split())[:300]
+    return candidate
+
+
+class PageCache:
+    """Each page fetched once per run however many `#fragment` items point into it (NICE research recommendations)."""
+
+    def __init__(self, fetcher: Fetcher, rate_limit: float) -> None:
+        self.fetcher, self.rate_limit = fetcher, rate_limit
+        self.pages: dict[str, Response | FetchError] = {}
+
+    def get(self, url: str) -> Response:
+        """The page at `url` without its fragment; FetchError (the same one for every item of the page) when it failed."""
+        page_url = urldefrag(url)[0]
+        if page_url not in self.pages:
+            try:
+                self.pages[page_url] = self.fetcher.get(page_url, rate_limit=self.rate_limit)
+            except FetchError as exc:
+                self.pages[page_url] = exc
+            if len(self.pages) > 64:  # only neighbours share a page: keep the memory bounded
+                self.pages.pop(next(iter(self.pages)))
+        found = self.pages[page_url]
+        if isinstance(found, FetchError):
+            raise found
+        return found
 
 
 def harvester_for(kind: str) -> Harvester:

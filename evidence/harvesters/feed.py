@@ -1,4 +1,6 @@
-"""RSS and Atom feeds (feedparser). Each entry is a candidate; a title-only entry's page is fetched."""
+"""RSS and Atom feeds (feedparser). Each entry is a candidate; a title-only entry's page is fetched, and when that page
+cannot be fetched (robots.txt unreachable, 404, timeout) the entry is stored from the feed's own fields, marked
+`detail_error`, to be completed at a later harvest."""
 from __future__ import annotations
 
 import time
@@ -8,9 +10,9 @@ from typing import Any
 import feedparser
 
 from evidence.config import Source
-from evidence.extract import html_candidate, local_day, markup_text, safe_link
-from evidence.fetch import Fetcher, FetchError, Response
-from evidence.harvesters import HarvestItem, SourceError, extracted
+from evidence.extract import find_money, find_sample_size, html_candidate, local_day, markup_text, safe_link
+from evidence.fetch import Fetcher, FetchError, Response, RobotsDisallowed
+from evidence.harvesters import HarvestItem, PageCache, SourceError, extracted, from_listing
 from evidence.harvesters.safexml import refuse_hostile_xml
 from evidence.models import Candidate, ItemFailure, Unchanged
 
@@ -51,6 +53,7 @@ def entries(source: Source, fetcher: Fetcher, response: Response) -> Iterator[Ha
         reason = str(parsed.get("bozo_exception")).splitlines()[0][:200]
         yield ItemFailure(response.url, f"malformed feed, {len(parsed.entries)} entries recovered ({reason})")
     publisher = source.publisher or _plain(parsed.feed.get("title")) or None
+    pages = PageCache(fetcher, source.rate_limit)
     for index, entry in enumerate(parsed.entries[: source.max_items]):
         link = _entry_link(entry)
         if link is None:
@@ -59,7 +62,7 @@ def entries(source: Source, fetcher: Fetcher, response: Response) -> Iterator[Ha
         title = _plain(entry.get("title"))
         summary = _entry_summary(entry)
         if source.detail and len(summary) < MIN_SUMMARY_CHARS:
-            yield from _from_page(source, fetcher, link, entry, title, _entry_publisher(entry) or publisher)
+            yield from _from_page(source, pages, link, entry, title, summary, _entry_publisher(entry) or publisher)
             continue
         if not title:
             yield ItemFailure(link, "entry has neither title nor page to read one from")
@@ -82,6 +85,7 @@ def _from_entry(source: Source, entry: Any, link: str, title: str, summary: str,
     if not authors and entry.get("author"):
         authors = [_plain(entry.get("author"))]
     tags = [t.get("term") for t in entry.get("tags", []) if t.get("term")]
+    text = f"{title}\n\n{summary}"
     return Candidate(
         url=link,
         title=title,
@@ -90,17 +94,23 @@ def _from_entry(source: Source, entry: Any, link: str, title: str, summary: str,
         published=_entry_date(entry),
         doc_type=source.doc_type,
         summary=summary[:4000],
-        text=f"{title}\n\n{summary}",
+        text=text,
+        money=find_money(text),  # "£45 million over three years" in an announcement's summary
+        sample_size=find_sample_size(text),
         doi=None,
         extra={"feed_tags": tags[:20]} if tags else {},
     )
 
 
-def _from_page(source: Source, fetcher: Fetcher, link: str, entry: Any, title: str, publisher: str | None) -> Iterator[HarvestItem]:
+def _from_page(source: Source, pages: PageCache, link: str, entry: Any, title: str, summary: str,
+               publisher: str | None) -> Iterator[HarvestItem]:
     try:
-        page = fetcher.get(link, rate_limit=source.rate_limit)
+        page = pages.get(link)
     except FetchError as exc:
-        yield ItemFailure(link, exc.reason)
+        if isinstance(exc, RobotsDisallowed) or not title:  # the site asks us not to read it, or nothing names it
+            yield ItemFailure(link, exc.reason if title else f"entry has no title and its page failed ({exc.reason})")
+            return
+        yield from_listing(_from_entry(source, entry, link, title, summary, publisher), exc)  # the feed's fields meanwhile
         return
 
     def build() -> Iterator[HarvestItem]:

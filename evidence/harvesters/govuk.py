@@ -19,8 +19,8 @@ from evidence.extract import (
     safe_link,
     soup_of,
 )
-from evidence.fetch import Fetcher, FetchError
-from evidence.harvesters import HarvestItem, SourceError, extracted
+from evidence.fetch import Fetcher, FetchError, RobotsDisallowed
+from evidence.harvesters import HarvestItem, SourceError, extracted, from_listing
 from evidence.models import Candidate, ItemFailure
 
 WWW = "https://www.gov.uk"
@@ -104,16 +104,19 @@ def _item(source: Source, fetcher: Fetcher, result: Any) -> Iterator[HarvestItem
     if link.startswith("http"):  # an external result: the search answer is all we have
         url = safe_link(link)
         if url:
-            yield Candidate(url=url, title=str(result.get("title") or url), publisher=source.publisher,
-                            summary=str(result.get("description") or ""), published=local_day(result.get("public_timestamp"), LONDON),
-                            doc_type=source.doc_type, text=f"{result.get('title', '')}\n\n{result.get('description', '')}")
+            candidate = _from_search(result, url, source)
+            candidate.extra = {}
+            yield candidate
         return
     path = "/" + link.lstrip("/")
     content_url = source.content_api.rstrip("/") + quote(path)
     try:
         response = fetcher.get(content_url, rate_limit=source.rate_limit)
     except FetchError as exc:
-        yield ItemFailure(WWW + path, exc.reason)
+        if isinstance(exc, RobotsDisallowed) or not str(result.get("title") or "").strip():
+            yield ItemFailure(WWW + path, exc.reason)
+        else:  # the search answer's fields until the content item answers
+            yield from_listing(_from_search(result, WWW + path, source), exc)
         return
 
     def build() -> Iterator[HarvestItem]:
@@ -125,6 +128,18 @@ def _item(source: Source, fetcher: Fetcher, result: Any) -> Iterator[HarvestItem
             yield ItemFailure(WWW + path, f"unexpected content item ({type(exc).__name__}: {exc})")
 
     yield from extracted(WWW + path, response, build)
+
+
+def _from_search(result: dict[str, Any], url: str, source: Source) -> Candidate:
+    """A candidate from one search result alone: its title, description, timestamp, organisations and format."""
+    title = html.unescape(str(result.get("title") or url)).strip()
+    description = html.unescape(str(result.get("description") or "")).strip()
+    organisations = _names(result.get("organisations"))
+    document_type = str(result.get("content_store_document_type") or result.get("format") or "")
+    return Candidate(url=url, title=title, publisher=(organisations[0] if organisations else None) or source.publisher,
+                     summary=description, published=local_day(result.get("public_timestamp"), LONDON),
+                     doc_type=DOC_TYPES.get(document_type) or source.doc_type, text=f"{title}\n\n{description}",
+                     extra={"govuk_document_type": document_type, "organisations": organisations})
 
 
 def from_content(item: dict[str, Any], source: Source | None = None) -> Candidate:

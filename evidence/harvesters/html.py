@@ -1,11 +1,13 @@
 """Listing pages with CSS selectors (item, link, title, date, summary, next), then detail pages.
 
-With `detail: false` the listing itself holds the items (a digest page): each item is a record.
+With `detail: false` the listing itself holds the items (a digest page): each item is a record. An item whose detail
+page cannot be fetched is stored from the listing's fields (title, link, date, summary), marked `detail_error`; items
+linking to distinct `#fragments` of one page stay distinct (the page is fetched once).
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
-from urllib.parse import urljoin
+from urllib.parse import urldefrag, urljoin
 
 from bs4 import Tag
 
@@ -13,17 +15,20 @@ from evidence.catalogue import slugify
 from evidence.config import Source
 from evidence.extract import (
     PdfError,
+    find_money,
+    first_paragraph,
     html_candidate,
     item_publisher,
     lines_of,
     parse_date,
     pdf_candidate,
     safe_link,
+    section_text,
     soup_of,
     text_candidate,
 )
-from evidence.fetch import Fetcher, FetchError, Response
-from evidence.harvesters import HarvestItem, SourceError, extracted
+from evidence.fetch import Fetcher, FetchError, Response, RobotsDisallowed
+from evidence.harvesters import HarvestItem, PageCache, SourceError, extracted, from_listing
 from evidence.models import ItemFailure
 
 
@@ -31,6 +36,7 @@ def harvest(source: Source, fetcher: Fetcher) -> Iterator[HarvestItem]:
     """Walk the listing pages (following `next`) and yield a candidate per item."""
     url: str | None = source.url
     seen: set[str] = set()
+    pages = PageCache(fetcher, source.rate_limit)
     yielded = 0
     for page_number in range(source.max_pages):
         if url is None or url in seen:
@@ -45,12 +51,12 @@ def harvest(source: Source, fetcher: Fetcher) -> Iterator[HarvestItem]:
             if yielded >= source.max_items:
                 return
             yielded += 1
-            yield from _item(source, fetcher, item, response, index)
+            yield from _item(source, pages, item, response, index)
         next_link = soup.select_one(source.next) if source.next else None
         url = safe_link(urljoin(response.url, str(next_link.get("href")))) if next_link and next_link.get("href") else None
 
 
-def _item(source: Source, fetcher: Fetcher, item: Tag, listing: Response, index: int) -> Iterator[HarvestItem]:
+def _item(source: Source, pages: PageCache, item: Tag, listing: Response, index: int) -> Iterator[HarvestItem]:
     title_tag = item.select_one(source.title) if source.title else item.find(["h1", "h2", "h3", "h4"])
     link_tag = item.select_one(source.link) if source.link else (title_tag.find("a", href=True) if title_tag else None) or item.find("a", href=True)
     title = " ".join(title_tag.get_text(" ").split()) if title_tag else ""
@@ -62,25 +68,40 @@ def _item(source: Source, fetcher: Fetcher, item: Tag, listing: Response, index:
         yield ItemFailure(f"{listing.url}#item-{index + 1}", "item has no http(s) link to a detail page")
         return
     try:
-        page = fetcher.get(link, rate_limit=source.rate_limit)
+        page = pages.get(link)
     except FetchError as exc:
-        yield ItemFailure(link, exc.reason)
+        if isinstance(exc, RobotsDisallowed) or not title:  # the site asks us not to read it, or nothing names it
+            yield ItemFailure(link, exc.reason)
+            return
+        candidate = _digest_item(source, item, listing, index, title, link)
+        candidate.doc_type = source.doc_type or candidate.doc_type
+        yield from_listing(candidate, exc)
         return
 
     def build() -> Iterator[HarvestItem]:
+        is_pdf = page.content_type == "application/pdf" or page.body[:5] == b"%PDF-"
         try:
-            if page.content_type == "application/pdf" or page.body[:5] == b"%PDF-":
+            if is_pdf:
                 candidate = pdf_candidate(page.body, link, publisher=source.publisher, doc_type=source.doc_type)
             else:
                 candidate = html_candidate(page.body, link, publisher=source.publisher, doc_type=source.doc_type)
         except PdfError as exc:
             yield ItemFailure(link, str(exc))
             return
-        if title and (not candidate.title or candidate.title == link):
+        fragment = urldefrag(link)[1]
+        section = section_text(soup_of(page.body), fragment) if fragment and not is_pdf else None
+        if section:  # an item at an #anchor of a page is that part of the page, under the listing's title
+            candidate.text = section
+            candidate.summary = first_paragraph(lines_of(section), title or candidate.title) or candidate.summary
+            candidate.money = find_money(section, lines_of(section))
+        if title and (not candidate.title or candidate.title == link or fragment):
             candidate.title = title
         if not candidate.published and source.date:
             date_tag = item.select_one(source.date)
             candidate.published = parse_date(date_tag.get("datetime") or date_tag.get_text(" ")) if date_tag else None
+        if not candidate.summary and source.summary:
+            summary_tag = item.select_one(source.summary)
+            candidate.summary = " ".join(summary_tag.get_text(" ").split()) if summary_tag is not None else ""
         yield candidate
 
     yield from extracted(link, page, build)

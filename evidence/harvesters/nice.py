@@ -4,12 +4,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urldefrag, urljoin
 
 from evidence.config import Source
-from evidence.extract import html_candidate, local_day, markup_text, safe_link, soup_of
-from evidence.fetch import Fetcher, FetchError, Response
-from evidence.harvesters import HarvestItem, SourceError, extracted
+from evidence.extract import find_money, first_paragraph, html_candidate, lines_of, local_day, markup_text, safe_link, section_text, soup_of
+from evidence.fetch import Fetcher, FetchError, Response, RobotsDisallowed
+from evidence.harvesters import HarvestItem, PageCache, SourceError, extracted, from_listing
 from evidence.models import Candidate, ItemFailure
 
 NICE = "https://www.nice.org.uk"
@@ -18,6 +18,7 @@ NICE = "https://www.nice.org.uk"
 def harvest(source: Source, fetcher: Fetcher) -> Iterator[HarvestItem]:
     """Yield a candidate per guidance document listed; each guidance page adds its text."""
     url, params = source.url, dict(source.params or {})
+    pages = PageCache(fetcher, source.rate_limit)  # research recommendations at #anchors of one page share it
     yielded = 0
     for page_number in range(1, source.max_pages + 1):
         response = fetcher.get(url, params=params or None, rate_limit=source.rate_limit)
@@ -29,7 +30,7 @@ def harvest(source: Source, fetcher: Fetcher) -> Iterator[HarvestItem]:
             if yielded >= source.max_items:
                 return
             yielded += 1
-            yield from _document(source, fetcher, document, response.url)
+            yield from _document(source, pages, document, response.url)
         last, total = listing.get("lastResult"), listing.get("resultCount")
         next_link = (listing.get("pagerLinks") or {}).get("next") if isinstance(listing.get("pagerLinks"), dict) else None
         if not documents or not isinstance(last, int) or not isinstance(total, int) or last >= total:
@@ -78,7 +79,7 @@ def _find_listing(data: Any, depth: int = 0) -> dict[str, Any] | None:
     return None
 
 
-def _document(source: Source, fetcher: Fetcher, document: dict[str, Any], listing_url: str) -> Iterator[HarvestItem]:
+def _document(source: Source, pages: PageCache, document: dict[str, Any], listing_url: str) -> Iterator[HarvestItem]:
     if not isinstance(document, dict):
         yield ItemFailure(listing_url, "listing entry is not an object")
         return
@@ -92,18 +93,22 @@ def _document(source: Source, fetcher: Fetcher, document: dict[str, Any], listin
         yield base
         return
     try:
-        page = fetcher.get(url, rate_limit=source.rate_limit)
+        page = pages.get(url)
+    except RobotsDisallowed as exc:
+        yield ItemFailure(url, exc.reason)  # the site asks us not to read it
+        return
     except FetchError as exc:
-        base.extra["detail_error"] = exc.reason  # the listing's fields still make a useful record
-        yield base
+        yield from_listing(base, exc)  # the listing's fields still make a useful record
         return
 
     def build() -> Iterator[HarvestItem]:
         detail = html_candidate(page.body, url, publisher="NICE", doc_type=base.doc_type)
-        base.summary = base.summary or detail.summary
-        base.text = f"{base.title}\n\n{detail.text}"
+        fragment = urldefrag(url)[1]
+        section = section_text(soup_of(page.body), fragment) if fragment else None
+        base.summary = base.summary or (first_paragraph(lines_of(section), base.title) if section else detail.summary)
+        base.text = f"{base.title}\n\n{section or detail.text}"  # an item at an #anchor: its own section of the page
         base.links = detail.links
-        base.money = detail.money
+        base.money = find_money(section, lines_of(section)) if section else detail.money
         yield base
 
     yield from extracted(url, page, build)

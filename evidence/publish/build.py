@@ -37,7 +37,7 @@ from evidence.classify.design import (
 from evidence.classify.taxonomy import load_taxonomy
 from evidence.config import ConfigError
 from evidence.extract import safe_link
-from evidence.models import HarvestRun, Record, RecordLink
+from evidence.models import HarvestRun, Record
 from evidence.publish.evidence_map import (
     EXCLUDED,
     NO_EFFECT,
@@ -125,12 +125,14 @@ def load(db: str, base_url: str = "", curation_file: str | Path | None = None) -
                         table.c.extra["withdrawn_at"].as_string().label("withdrawn_at")]
             records = list(session.connection().execute(select(*columns).order_by(table.c.first_seen.desc(), table.c.id)).all())
             tags = catalogue.all_tags(session, raw_evidence=True)  # decoded only for the record pages rendered
+            places = catalogue.all_places(session)
             links: dict[str, list[dict[str, str]]] = {}
-            for link in session.exec(select(RecordLink)).all():
-                safe = safe_link(link.url)
-                if safe:
-                    links.setdefault(link.record_id, []).append({"url": safe, "title": link.title or safe, "source_id": link.source_id})
-            merged = _merged_places(session, links)
+            for rid, found in places.items():  # the places beyond the record's own URL (identity: catalogue.all_places)
+                for place in found[1:]:
+                    safe = safe_link(place["url"])
+                    if safe:
+                        links.setdefault(rid, []).append({"url": safe, "title": place["title"] or safe, "source_id": place["source"]})
+            merged = sum(max(0, len(found) - 1) for found in places.values())  # documents merged into a record
             runs = catalogue.last_runs(session)
             counts = catalogue.source_counts(session)
             first_runs = {r.source_id: r for r in session.exec(select(HarvestRun).order_by(col(HarvestRun.id))).all()}
@@ -147,6 +149,8 @@ def load(db: str, base_url: str = "", curation_file: str | Path | None = None) -
         for tag in sorted(tags.get(record.id, ()), key=lambda t: (-t.confidence, t.tag)):
             grouped.setdefault(tag.kind, []).append(tag)
         row = _row(record, grouped, links.get(record.id, []))
+        row["places"] = [{"url": safe_link(p["url"]) or "", "source": p["source"], "first_seen": p["first_seen"]}
+                         for p in places.get(record.id, []) if safe_link(p["url"])]
         rows.append(row)
         direction = record.direction or "unclear"
         curation = row["curation"] or {}
@@ -195,17 +199,6 @@ def newest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows.sort(key=lambda r: r["first_seen"].isoformat() if isinstance(r["first_seen"], datetime) else str(r["first_seen"] or ""), reverse=True)
     rows.sort(key=lambda r: r["published"] or "", reverse=True)  # "" (undated) sorts last when reversed
     return rows
-
-
-def _merged_places(session: Session, links: dict[str, list[dict[str, str]]]) -> int:
-    """How many harvested documents were merged into a record already in the catalogue (its other places)."""
-    all_places = getattr(catalogue, "all_places", None)
-    if all_places is not None:  # the identity work's places table, where it exists
-        try:
-            return sum(max(0, len(places) - 1) for places in all_places(session).values())
-        except Exception:  # noqa: BLE001 - an older catalogue without the table: fall back to the links
-            session.rollback()
-    return sum(len(v) for v in links.values())
 
 
 def screening_flow(rows: list[dict[str, Any]], records: list[MapRecord], cells: dict[tuple[str, str], Cell], merged: int) -> dict[str, Any]:

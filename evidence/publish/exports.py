@@ -12,7 +12,7 @@ from typing import Any
 CSV_FIELDS = ["id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
               "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
               "curated", "summary", "needs_review", "inclusion", "inclusion_reason", "withdrawn_on", "curated_by", "curator_note",
-              "tag_confidence", "pairs", "tags_json", "pairs_json", "curation_json"]
+              "tag_confidence", "pairs", "tags_json", "pairs_json", "curation_json", "places"]
 # Record fields of the JSON download and `evidence export --format json` (the JSON Schema below describes them)
 OPEN_FIELDS = ("id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
                "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
@@ -147,7 +147,9 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     writer.writeheader()
     for row in rows:
         flat = _csv_row(row)
-        writer.writerow({k: _csv_cell(flat.get(k)) for k in CSV_FIELDS})
+        cells = {k: _csv_cell(flat.get(k)) for k in CSV_FIELDS}
+        cells["places"] = _csv_cell([p.get("url", "") for p in row.get("places") or []])  # every URL the document was reached at
+        writer.writerow(cells)
     return out.getvalue()
 
 
