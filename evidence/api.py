@@ -319,7 +319,7 @@ class Catalogue:
     # -- publish -----------------------------------------------------------------------------------
 
     def build(self, out: str | Path, base_url: str | None = None, *, search: bool = True, jobs: int | None = None,
-              force: bool = False) -> SiteReport:
+              force: bool = False, curation_file: str | Path | None = None) -> SiteReport:
         """Build the static site into `out`, then its search index (Pagefind) unless `search` is False.
 
         A site that has records is never pruned down to none (an empty catalogue is more often a wrong --db than
@@ -333,7 +333,7 @@ class Catalogue:
         if total == 0 and published and not force:
             raise ConfigError(f"{out}: the site shows {published} records but catalogue {catalogue.shown_url(self.db)} has none, "
                               "so building would remove every record page; check --db (or EVIDENCE_DB), or pass --force")
-        report = SiteReport(build_site(self.db, Path(out), base_url, jobs))
+        report = SiteReport(build_site(self.db, Path(out), base_url, jobs, curation_file=curation_file))
         if search:
             try:
                 report.search_pages = index_site(Path(out))
@@ -349,11 +349,9 @@ class Catalogue:
 
     def export(self, fmt: str) -> str:
         """The catalogue in one open-data format (the same text as the site's download)."""
-        from evidence.publish.build import export_rows, load
-        from evidence.publish.exports import export
+        from evidence.publish.build import catalogue_export, load
 
-        data = load(self.db)
-        return export(export_rows(data.rows), fmt, {"records": len(data.rows), "built_at": data.built_at})
+        return catalogue_export(load(self.db), fmt)
 
 
 def _published_records(state_file: Path) -> int:

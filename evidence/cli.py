@@ -478,8 +478,11 @@ def agreement(ctx: click.Context, fmt: str, curation_file: str | None) -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
               help="Processes rendering record pages and downloads on large sites [default: one per CPU core, at most 4].")
 @click.option("--force", is_flag=True, help="Build even when the catalogue is empty and the site in --out has records (it removes them).")
+@click.option("--curation", "curation_file", default=None, metavar="FILE", type=click.Path(exists=True, dir_okay=False),
+              help="Curators' decisions: the method page then shows their agreement (Cohen's kappa per field).")
 @click.pass_context
-def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, jobs: int | None, force: bool) -> None:
+def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, jobs: int | None, force: bool,
+          curation_file: str | None) -> None:
     """Build the static site: evidence map, intervention and record pages, search, feeds, downloads.
 
     Links are relative, so the folder works opened from disk or served under any path. A rebuild
@@ -490,6 +493,7 @@ def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, j
       evidence build
       evidence build --out public --base-url https://example.org/evidence
       evidence build --no-search --jobs 1      # quick look, one process
+      evidence build --curation curation.yaml  # with the curators' agreement on the method page
     """
     from evidence import terminal
     from evidence.config import ConfigError
@@ -499,7 +503,7 @@ def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, j
         raise ConfigError(f"--base-url {base_url[:200]!r}: not an absolute http(s) URL; give where the site will be served, "
                           "e.g. https://example.org/evidence (or leave it out: links are relative)")
     with open_catalogue(ctx) as cat:
-        report = cat.build(Path(out), base_url, search=not no_search, jobs=jobs, force=force)
+        report = cat.build(Path(out), base_url, search=not no_search, jobs=jobs, force=force, curation_file=curation_file)
     b = report.build
     terminal.say(f"Built {b.pages} pages for {b.records} records into {out}: {b.written} files written, "
                  f"{b.unchanged} unchanged, {b.removed} removed; {len(b.added)} new records since the last build.")

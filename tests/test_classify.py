@@ -14,7 +14,8 @@ from evidence.classify import classify
 from evidence.classify.design import EVIDENCE_LEVELS
 from evidence.classify.taxonomy import load_taxonomy
 from evidence.extract import find_money
-from evidence.publish.evidence_map import RATING_RULES, MapRecord, evidence_map, rate
+from evidence.publish.evidence_map import Finding, MapRecord, evidence_map
+from evidence.publish.ratings import RULES, rate_all
 
 ISSUE_IDS = {
     "interventions": {"secure-accommodation", "residential-care", "foster-care", "family-support", "family-therapy", "therapeutic",
@@ -182,27 +183,30 @@ def test_a_maintainer_extends_the_taxonomy_without_touching_code(tmp_path):
 
 
 def _record(id_, level, direction, intervention="foster-care", outcome="cse-risk"):
-    design = next(d for d, lvl in EVIDENCE_LEVELS.items() if lvl == level)
+    """A record stating one intervention-outcome pair (the map counts pairs, not crossed tags)."""
+    design = next((d for d, lvl in EVIDENCE_LEVELS.items() if lvl == level), "unclear")
     return MapRecord(id=id_, title=id_, level=level, design=design, direction=direction, interventions={intervention: None},
-                     outcomes={outcome}, populations=set(), publisher=None, year=None, doc_type=None)
+                     outcomes={outcome}, populations=set(), publisher=None, year=None, doc_type=None, inclusion="included",
+                     pairs=[Finding(intervention, outcome, direction, 0.8, "a sentence linking them", "sentence")])
 
 
 @pytest.mark.parametrize("records, rating, flagged", [
-    ([_record("review", 5, "positive")], "strong", False),
-    ([_record("t1", 4, "positive"), _record("t2", 4, "positive")], "strong", False),
-    ([_record("t1", 4, "positive")], "moderate", False),
-    ([_record("q", 3, "positive"), _record("c", 2, "no_effect")], "moderate", True),
-    ([_record("pp", 2, "positive")], "preliminary", False),
-    ([_record("g", 0, "not_applicable"), _record("i", 1, "not_applicable")], "emerging", False),
-    ([_record("neg", 2, "negative")], "emerging", True),
-    ([_record("news", None, "unclear")], "emerging", False),
+    ([_record("review", 5, "positive")], "well_supported", False),
+    ([_record("t1", 4, "positive"), _record("t2", 4, "positive")], "well_supported", False),
+    ([_record("t1", 4, "positive")], "supported", False),
+    ([_record("q", 3, "positive"), _record("c", 2, "no_effect")], "promising", True),
+    ([_record("pp", 2, "positive")], "insufficient", False),
+    ([_record("g", 0, "not_applicable"), _record("i", 1, "not_applicable")], "insufficient", False),
+    ([_record("neg", 2, "negative")], "insufficient", True),
+    ([_record("news", None, "unclear")], "no_evidence", False),  # news is context: never evidence
 ])
 def test_the_commissioners_rating_follows_its_written_rule(records, rating, flagged):
-    result = rate("foster-care", records)
-    assert (result.rating, result.flagged) == (rating, flagged)
-    # the rule shown is the written rule of that rating, naming the level it needs
-    assert result.rule == dict(RATING_RULES)[rating]
-    assert {"strong": "level 4", "moderate": "level 3", "preliminary": "level 2", "emerging": "level 0-1"}[rating] in result.rule
+    cells = evidence_map(records, ["foster-care"], ["cse-risk"])
+    result = rate_all(cells, ["foster-care"])["foster-care"]
+    assert (result.id, result.flag) == (rating, flagged)
+    assert result.rule == RULES[rating]  # the rule shown is the written rule of that rating, naming the level it needs
+    assert {"well_supported": "level 4", "supported": "level 4", "promising": "level 3", "insufficient": "fall short",
+            "no_evidence": "no study"}[rating] in result.rule
 
 
 def test_gaps_are_absolute_where_nothing_is_known_and_synthesis_where_no_review_exists():

@@ -10,6 +10,7 @@ makes the absolute URLs that feeds and the sitemap need.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 import multiprocessing
 import os
@@ -17,11 +18,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col, select
 
@@ -37,23 +39,28 @@ from evidence.config import ConfigError
 from evidence.extract import safe_link
 from evidence.models import HarvestRun, Record
 from evidence.publish.evidence_map import (
-    FLAG_RULE,
-    RATING_RULES,
+    EXCLUDED,
+    NO_EFFECT,
     Cell,
+    Entry,
+    Finding,
     MapRecord,
     evidence_map,
+    filter_data,
     map_json,
-    rate,
 )
 from evidence.publish.exports import (
+    CATALOGUE_SCHEMA,
     bibtex_entry,
     export,
+    open_record,
     ris_entry,
     safe_json,
     to_bibtex,
     to_ris,
 )
-from evidence.publish.feeds import atom_feed
+from evidence.publish.feeds import FEED_SIZE, atom_feed
+from evidence.publish.ratings import FLAG, SCALE, date_ratings, rate_all, ratings_json
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # shipped inside the package (and the wheel)
 STATE_FILE = ".evidence-build.json"
@@ -94,10 +101,17 @@ class SiteData:
     built_at: str
     base_url: str
     taxonomy_version: str
+    flow: dict[str, Any] = field(default_factory=dict)
+    agreement: dict[str, Any] | None = None
+
+    @cached_property
+    def listed(self) -> list[dict[str, Any]]:
+        """The rows lists, feeds and the home page show: every record but the excluded ones, newest first."""
+        return [r for r in self.rows if r["inclusion"] != EXCLUDED]
 
 
-def load(db: str, base_url: str = "") -> SiteData:
-    """Read the catalogue into page-ready data."""
+def load(db: str, base_url: str = "", curation_file: str | Path | None = None) -> SiteData:
+    """Read the catalogue into page-ready data (`curation_file`: the agreement figures the method page shows)."""
     taxonomy = load_taxonomy()
     engine = catalogue.connect(db, create=False)
     try:
@@ -105,7 +119,10 @@ def load(db: str, base_url: str = "") -> SiteData:
             table = Record.__table__  # type: ignore[attr-defined]
             # read-only rows through Core (attribute access like Record): no ORM objects for 10,000s of records,
             # and not the columns pages never show (full text, bookkeeping)
-            columns = [c for c in table.c if c.name not in UNPUBLISHED]
+            columns: list[Any] = [c for c in table.c if c.name not in UNPUBLISHED]
+            # of the source's metadata, only a withdrawn notice (GOV.UK) is shown: read those two keys, not the whole JSON
+            columns += [table.c.extra["withdrawn"].as_string().label("withdrawn_notice"),
+                        table.c.extra["withdrawn_at"].as_string().label("withdrawn_at")]
             records = list(session.connection().execute(select(*columns).order_by(table.c.first_seen.desc(), table.c.id)).all())
             tags = catalogue.all_tags(session, raw_evidence=True)  # decoded only for the record pages rendered
             places = catalogue.all_places(session)
@@ -115,6 +132,7 @@ def load(db: str, base_url: str = "") -> SiteData:
                     safe = safe_link(place["url"])
                     if safe:
                         links.setdefault(rid, []).append({"url": safe, "title": place["title"] or safe, "source_id": place["source"]})
+            merged = sum(max(0, len(found) - 1) for found in places.values())  # documents merged into a record
             runs = catalogue.last_runs(session)
             counts = catalogue.source_counts(session)
             first_runs = {r.source_id: r for r in session.exec(select(HarvestRun).order_by(col(HarvestRun.id))).all()}
@@ -134,19 +152,20 @@ def load(db: str, base_url: str = "") -> SiteData:
         row["places"] = [{"url": safe_link(p["url"]) or "", "source": p["source"], "first_seen": p["first_seen"]}
                          for p in places.get(record.id, []) if safe_link(p["url"])]
         rows.append(row)
+        direction = record.direction or "unclear"
+        curation = row["curation"] or {}
         map_records.append(MapRecord(
             id=record.id, title=record.title, level=record.evidence_level, design=record.study_design or "unclear",
-            direction=record.direction or "unclear", interventions={t.tag: t.direction for t in grouped["intervention"]},
+            direction=direction, interventions={t.tag: t.direction for t in grouped["intervention"]},
             outcomes={t.tag for t in grouped["outcome"]}, populations={t.tag for t in grouped["population"]},
-            publisher=record.publisher, year=(record.published or "")[:4] or None, doc_type=record.doc_type, published=record.published))
+            publisher=record.publisher, year=(record.published or "")[:4] or None, doc_type=record.doc_type, published=record.published,
+            pairs=[f for p in row["pairs"] if (f := Finding.from_dict(p, direction)) is not None],
+            needs_review=bool(record.needs_review), curated=bool(record.curated), inclusion=record.inclusion,
+            first_seen=record.first_seen, curated_on=str(curation.get("updated") or "")[:10] or None))
     interventions = {i: taxonomy.terms["interventions"][i] for i in taxonomy.ids("interventions")}
     outcomes = {o: taxonomy.terms["outcomes"][o] for o in taxonomy.ids("outcomes")}
     cells = evidence_map(map_records, list(interventions), list(outcomes))
-    by_intervention: dict[str, list[MapRecord]] = {i: [] for i in interventions}
-    for m in map_records:
-        for i in m.interventions:
-            by_intervention.setdefault(i, []).append(m)
-    ratings = {i: rate(i, recs) for i, recs in by_intervention.items()}
+    ratings = rate_all(cells, list(interventions))
     sources = []
     for source_id in sorted(set(runs) | set(counts)):
         run = runs.get(source_id)
@@ -155,10 +174,50 @@ def load(db: str, base_url: str = "") -> SiteData:
                         "last_run": run.started_at.strftime("%Y-%m-%d %H:%M") if run else None,
                         "first_run": first_runs[source_id].started_at.strftime("%Y-%m-%d") if source_id in first_runs else None,
                         "new": run.new if run else 0, "errors": run.errors if run else 0, "message": run.message if run else None})
+    from evidence.agreement import agreement_figures
+
+    agreement = agreement_figures(db, curation_file) if curation_file else None
+    rows = newest_first(rows)
+    by_id = {m.id: m for m in map_records}
+    map_records = [by_id[r["id"]] for r in rows]
     return SiteData(rows=rows, map_records=map_records, cells=cells, ratings=ratings, interventions=interventions,
                     outcomes=outcomes, populations={p: taxonomy.terms["populations"][p] for p in taxonomy.ids("populations")},
-                    sources=sources, built_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-                    base_url=(base_url or "").rstrip("/"), taxonomy_version=taxonomy.version)
+                    sources=sources, built_at=now_utc().strftime("%Y-%m-%d %H:%M UTC"),
+                    base_url=(base_url or "").rstrip("/"), taxonomy_version=taxonomy.version,
+                    flow=screening_flow(rows, map_records, cells, merged), agreement=agreement)
+
+
+def now_utc() -> datetime:
+    """The build's clock (one place, so a test can move it)."""
+    return datetime.now(UTC)
+
+
+def newest_first(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows newest first by publication date (ISO text: a full date before its month and year), undated last; then
+    by when first seen, newest first; then by id (stable sorts, last key first)."""
+    rows = sorted(rows, key=lambda r: r["id"])
+    rows.sort(key=lambda r: r["first_seen"].isoformat() if isinstance(r["first_seen"], datetime) else str(r["first_seen"] or ""), reverse=True)
+    rows.sort(key=lambda r: r["published"] or "", reverse=True)  # "" (undated) sorts last when reversed
+    return rows
+
+
+def screening_flow(rows: list[dict[str, Any]], records: list[MapRecord], cells: dict[tuple[str, str], Cell], merged: int) -> dict[str, Any]:
+    """The flow in numbers, as PRISMA diagrams give it: documents harvested, duplicates merged, records, excluded
+    by reason, still to screen, included, and on the map (in at least one cell; as a study)."""
+    excluded: dict[str, int] = {}
+    for row in rows:
+        if row["inclusion"] == EXCLUDED:
+            reason = row["exclusion_reason"]
+            excluded[reason] = excluded.get(reason, 0) + 1
+    in_cells = {e.record.id for c in cells.values() for e in c.entries}
+    as_study = {e.record.id for c in cells.values() for e in c.study_entries}
+    return {"harvested": len(rows) + merged, "duplicates_merged": merged, "records": len(rows),
+            "excluded": sum(excluded.values()), "excluded_by_reason": dict(sorted(excluded.items(), key=lambda kv: (-kv[1], kv[0]))),
+            "to_screen": sum(1 for r in rows if r["inclusion"] == "to_screen"),
+            "included": sum(1 for r in rows if r["inclusion"] == "included"),
+            "not_screened": sum(1 for r in rows if r["inclusion"] not in ("included", "excluded", "to_screen")),
+            "on_map": len(in_cells), "on_map_as_studies": len(as_study),
+            "unchecked_on_map": sum(1 for m in records if m.id in as_study and m.unchecked)}
 
 
 def _row(record: Row[Any], tags: dict[str, list[Any]], links: list[dict[str, str]]) -> dict[str, Any]:
@@ -180,22 +239,49 @@ def _row(record: Row[Any], tags: dict[str, list[Any]], links: list[dict[str, str
         "rationale": classification.get("rationale_offsets") or [], "direction_rationale": classification.get("direction_rationale") or [],
         "set_aside": classification.get("set_aside") or [], "curation": classification.get("curation"),
         "scale_version": classification.get("scale_version", SCALE_VERSION),
+        "needs_review": bool(record.needs_review), "inclusion": record.inclusion, "inclusion_reason": record.inclusion_reason,
+        "exclusion_reason": _exclusion_reason(record.inclusion, classification),
+        "pairs": [p for p in classification.get("pairs") or [] if isinstance(p, dict)],
+        **_withdrawn(record.withdrawn_notice, record.withdrawn_at),
     }
 
 
+EXCLUSION_REASONS = {"doc_type": "document kind outside the scope", "years": "published outside the scope's years",
+                     "exclude": "about an excluded topic", "topic": "no topic phrase", "population": "population outside the scope",
+                     "curator": "excluded by a curator"}
+
+
+def _exclusion_reason(inclusion: str | None, classification: dict[str, Any]) -> str:
+    """Why an excluded record is out, in a few plain words (the criterion the rules or a curator applied)."""
+    if inclusion != EXCLUDED:
+        return ""
+    found = classification.get("screening")
+    screening: dict[str, Any] = found if isinstance(found, dict) else {}
+    curator = screening.get("curator")
+    if isinstance(curator, dict) and curator.get("decision") == "exclude":
+        return EXCLUSION_REASONS["curator"]
+    found = screening.get("rules")
+    rules: dict[str, Any] = found if isinstance(found, dict) else {}
+    return EXCLUSION_REASONS.get(str(rules.get("criterion")), "outside the scope")
+
+
+def _withdrawn(notice: str | None, at: str | None) -> dict[str, Any]:
+    """A withdrawn publication's notice and date (GOV.UK's withdrawn_notice, kept in record.extra by its harvester)."""
+    date = at[:10] if isinstance(at, str) and re.fullmatch(r"\d{4}-\d\d-\d\d.*", at) else None
+    return {"withdrawn": bool(notice or date), "withdrawn_notice": str(notice)[:500] if notice else None, "withdrawn_on": date}
+
+
 def export_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The open-data fields of page rows (datetimes as ISO text)."""
-    keep = ("id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
-            "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
-            "curated", "summary", "money", "sample_size", "project_ref", "places")
-    return [{k: (r[k].isoformat() if isinstance(r[k], datetime) else r[k]) for k in keep if k in r} for r in rows]
+    """The open-data fields of page rows (datetimes as ISO text): the same rows for `evidence export` and the
+    site's downloads (see exports.OPEN_FIELDS and the published JSON Schema)."""
+    return [open_record(r) for r in rows]
 
 
 def environment() -> Environment:
     """The jinja2 environment: autoescaping everywhere, undefined names are errors."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "xml"], default=True),
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters["json_script"] = lambda value: Markup(safe_json(value))  # safe_json escapes < > & itself
+    env.filters["json_script"] = lambda value: Markup(safe_json(value, compact=True))  # safe_json escapes < > & itself
     env.globals.update(LEVEL_NAMES=LEVEL_NAMES, DESIGN_LABELS=DESIGN_LABELS, CSP=CSP, version=__version__)
     return env
 
@@ -250,79 +336,96 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
         files[path] = html.encode("utf-8")
 
     rows_by_id = {r["id"]: r for r in data.rows}
+    listed = data.listed
     row_template = env.get_template("_record_row.html")
     # Record rows appear on many list pages one level down: render each once and reuse it.
     row_html = {r["id"]: Markup(row_template.render(row=r, root="../")) for r in data.rows}
     common["row_html"] = row_html
-    level_counts = {level: sum(1 for r in data.rows if r["evidence_level"] == level) for level in (5, 4, 3, 2, 1, 0)}
-    off_scale = sum(1 for r in data.rows if r["evidence_level"] is None)
-    page("index.html", "index.html", rows=data.rows[:10], total=len(data.rows), level_counts=level_counts, off_scale=off_scale,
+    level_counts = {level: sum(1 for r in listed if r["evidence_level"] == level) for level in (5, 4, 3, 2, 1, 0)}
+    off_scale = sum(1 for r in listed if r["evidence_level"] is None)
+    page("index.html", "index.html", rows=listed[:10], total=len(listed), level_counts=level_counts, off_scale=off_scale,
          sources=data.sources)
-    publishers = sorted({r["publisher"] for r in data.rows if r["publisher"]})
-    doc_types = sorted({r["doc_type"] for r in data.rows if r["doc_type"]})
-    # Compact, columnar filter data (indexes into the lists), so the map page stays small at 10,000+ records.
-    ids = {"i": list(data.interventions), "o": list(data.outcomes), "p": list(data.populations)}
-    position = {k: {v: n for n, v in enumerate(values)} for k, values in ids.items()}
-    pub_index = {p: n for n, p in enumerate(publishers)}
-    type_index = {t: n for n, t in enumerate(doc_types)}
-    filter_data = {
-        "i": ids["i"], "o": ids["o"], "p": ids["p"], "pub": publishers, "t": doc_types,
-        "r": [[sorted(position["i"][x] for x in m.interventions if x in position["i"]),
-               sorted(position["o"][x] for x in m.outcomes if x in position["o"]),
-               sorted(position["p"][x] for x in m.populations if x in position["p"]),
-               m.level, pub_index.get(m.publisher or "", -1), int(m.year) if m.year and m.year.isdigit() else 0,
-               type_index.get(m.doc_type or "", -1)] for m in data.map_records],
-    }
-    years = sorted({r["published"][:4] for r in data.rows if r["published"]})
-    page("map.html", "map.html", cells=data.cells, filter_data=filter_data, publishers=publishers, years=years, doc_types=doc_types)
+    publishers = sorted({r["publisher"] for r in listed if r["publisher"]})
+    doc_types = sorted({r["doc_type"] for r in listed if r["doc_type"]})
+    filters = filter_data(data.map_records, list(data.interventions), list(data.outcomes), list(data.populations), publishers,
+                          doc_types, list(DESIGN_LABELS), list(DIRECTIONS))
+    years = sorted({r["published"][:4] for r in listed if r["published"]})
+    page("map.html", "map.html", cells=data.cells, filter_data=filters, publishers=publishers, years=years, doc_types=doc_types)
     # the filters' data, loaded by map.js on first use (a script, so it loads from disk too): the map page stays small
-    files["map-data.js"] = b"window.evidenceMapData = " + safe_json(filter_data).encode("utf-8") + b";\n"
+    files["map-data.js"] = b"window.evidenceMapData = " + safe_json(filters).encode("utf-8") + b";\n"
+    base = data.base_url or "."
+    record_cells: dict[str, str] = {}  # the record's own cells of a findings row, made once (a record is in many cells)
     for (i, o), cell in data.cells.items():
-        if cell.records:
-            page(f"map/{i}--{o}.html", "cell.html", cell=cell, rows=[rows_by_id[m.id] for m in cell.records])
-    page("interventions/index.html", "interventions.html", counts={i: sum(1 for m in data.map_records if i in m.interventions)
-                                                                    for i in data.interventions})
+        because = set(cell.rating.because) if cell.rating else set()
+        page(cell.href, "cell.html", cell=cell, rating=cell.rating, scale=SCALE, flag=FLAG,
+             study_rows=[_finding_row(e, rows_by_id, record_cells, because) for e in cell.study_entries],
+             context_rows=[_finding_row(e, rows_by_id, record_cells, because) for e in cell.context_entries])
+        files[cell.feed] = atom_feed(f"New evidence: {data.interventions[i].label} and {data.outcomes[o].label}",
+                                     f"{base}/{cell.feed}", f"{base}/{cell.href}",
+                                     _newest_arrivals([rows_by_id[e.record.id] for e in cell.entries], data))
+    on_intervention: dict[str, list[dict[str, Any]]] = {i: [] for i in data.interventions}
+    for r in listed:
+        for i in r["interventions"]:
+            if i in on_intervention:
+                on_intervention[i].append(r)
+    page("interventions/index.html", "interventions.html", counts={i: len(recs) for i, recs in on_intervention.items()},
+         studies={i: len({e.record.id for (ci, _), c in data.cells.items() if ci == i for e in c.study_entries}) for i in data.interventions})
     for intervention in data.interventions:
-        recs = [rows_by_id[m.id] for m in data.map_records if intervention in m.interventions]
-        flagged = [r for r in recs if (r["evidence_level"] or 0) >= 2 and _direction(r, intervention) in ("no_effect", "negative")]
-        page(f"interventions/{intervention}.html", "intervention.html", intervention=intervention, rows=recs, flagged=flagged,
-             rating=data.ratings[intervention], rules=RATING_RULES, flag_rule=FLAG_RULE,
-             outcome_counts={o: data.cells[(intervention, o)] for o in data.outcomes}, direction_of=_direction,
-             money=[(r, m) for r in recs for m in r["money"]],
-             by_level=[(level, [r for r in recs if r["evidence_level"] == level]) for level in (5, 4, 3, 2, 1, 0, None)])
-    # "All records", newest first, RECORDS_PER_PAGE a page: index.html, index-2.html, ... (ids end in a hash, never "-2")
-    chunks = [data.rows[start : start + RECORDS_PER_PAGE] for start in range(0, len(data.rows), RECORDS_PER_PAGE)] or [[]]
+        recs = on_intervention[intervention]
+        in_cells = {e.record.id for (ci, _), c in data.cells.items() if ci == intervention for e in c.entries}
+        cells = {o: data.cells[(intervention, o)] for o in data.outcomes}
+        page(f"interventions/{intervention}.html", "intervention.html", intervention=intervention, rows=recs,
+             rating=data.ratings[intervention], cells=cells, scale=SCALE, flag=FLAG, rows_by_id=rows_by_id,
+             context=[r for r in recs if r["id"] in in_cells and r["evidence_level"] not in (1, 2, 3, 4, 5)]
+             + [r for r in recs if r["id"] not in in_cells and r["evidence_level"] not in (1, 2, 3, 4, 5)],
+             unlinked=[r for r in recs if r["id"] not in in_cells and r["evidence_level"] in (1, 2, 3, 4, 5)],
+             by_level=[(level, [r for r in recs if r["id"] in in_cells and r["evidence_level"] == level]) for level in (5, 4, 3, 2, 1)],
+             money=[(r, m) for r in recs for m in r["money"]])
+    # "All records", newest first by publication date, RECORDS_PER_PAGE a page: index.html, index-2.html, ...
+    # (ids end in a hash, never "-2"); excluded records are not listed (their pages stay, for search behind a filter)
+    chunks = [listed[start : start + RECORDS_PER_PAGE] for start in range(0, len(listed), RECORDS_PER_PAGE)] or [[]]
     names = ["index.html", *(f"index-{n}.html" for n in range(2, len(chunks) + 1))]
     for number, (name, chunk) in enumerate(zip(names, chunks, strict=True), 1):
-        page(f"records/{name}", "records.html", rows=chunk, total=len(data.rows), page_no=number, pages=len(chunks),
+        page(f"records/{name}", "records.html", rows=chunk, total=len(listed), page_no=number, pages=len(chunks),
              page_names=names, first=(number - 1) * RECORDS_PER_PAGE + 1)
     page("sources.html", "sources.html", sources=data.sources)
-    page("method.html", "method.html", levels=EVIDENCE_LEVELS, directions=DIRECTIONS, rules=RATING_RULES, flag_rule=FLAG_RULE)
+    page("method.html", "method.html", levels=EVIDENCE_LEVELS, directions=DIRECTIONS, scale=SCALE, flag=FLAG, flow=data.flow,
+         agreement=data.agreement, accuracy=classifier_accuracy(), exclusion_reasons=EXCLUSION_REASONS)
     page("search.html", "search.html")
     page("downloads.html", "downloads.html", total=len(data.rows))
     page("404.html", "404.html")
-    base = data.base_url or "."
     files["feeds/all.xml"] = atom_feed("New evidence on child sexual exploitation", f"{base}/feeds/all.xml", f"{base}/index.html",
-                                       [_feed_entry(r, data) for r in data.rows])
+                                       _newest_arrivals(listed, data))
     for intervention, term in data.interventions.items():
-        entries = [_feed_entry(r, data) for r in data.rows if intervention in r["interventions"]]
         files[f"feeds/{intervention}.xml"] = atom_feed(f"New evidence: {term.label}", f"{base}/feeds/{intervention}.xml",
-                                                       f"{base}/interventions/{intervention}.html", entries)
+                                                       f"{base}/interventions/{intervention}.html",
+                                                       _newest_arrivals(on_intervention[intervention], data))
     files["sitemap.xml"] = _sitemap([p for p in [*files, *record_pages] if p.endswith(".html") and p != "404.html"], data.base_url)
     for static in sorted((TEMPLATES / "static").glob("*")):
         files[f"static/{static.name}"] = static.read_bytes()
     return files
 
 
+def open_data_meta(data: SiteData) -> dict[str, Any]:
+    """The `meta` of the JSON downloads and of `evidence export --format json` (the same object)."""
+    return {"generator": f"evidence {__version__}", "built_at": data.built_at, "scale_version": SCALE_VERSION,
+            "taxonomy_version": data.taxonomy_version, "records": len(data.rows), "schema": "catalogue.schema.json"}
+
+
+def catalogue_export(data: SiteData, fmt: str) -> str:
+    """The catalogue in one open-data format: byte for byte the site's downloads/catalogue.<ext>."""
+    return export(export_rows(data.rows), fmt, open_data_meta(data))
+
+
 def downloads(data: SiteData, citations: dict[str, tuple[str, str]] | None = None) -> dict[str, bytes]:
-    """The open-data downloads: the catalogue as CSV, JSON, RIS and BibTeX, and the map as JSON.
-    `citations` (record id -> RIS, BibTeX entry) is filled in, for record pages rendered after."""
+    """The open-data downloads: the catalogue as CSV, JSON (with its JSON Schema), RIS and BibTeX, the map and
+    the ratings as JSON. `citations` (record id -> RIS, BibTeX entry) is filled in, for record pages rendered after."""
     files: dict[str, bytes] = {}
-    meta = {"generator": f"evidence {__version__}", "built_at": data.built_at, "scale_version": SCALE_VERSION,
-            "taxonomy_version": data.taxonomy_version, "records": len(data.rows)}
+    meta = open_data_meta(data)
     open_rows = export_rows(data.rows)
     files["downloads/catalogue.csv"] = export(open_rows, "csv", meta).encode("utf-8")
     files["downloads/catalogue.json"] = export(open_rows, "json", meta).encode("utf-8")
+    files["downloads/catalogue.schema.json"] = (json.dumps(CATALOGUE_SCHEMA, indent=1, sort_keys=True) + "\n").encode("utf-8")
     citations = {} if citations is None else citations
     for row in data.rows:  # each record's citations, made once for its page and the downloads
         if row["id"] not in citations:
@@ -330,8 +433,77 @@ def downloads(data: SiteData, citations: dict[str, tuple[str, str]] | None = Non
     files["downloads/catalogue.ris"] = to_ris(open_rows, {i: c[0] for i, c in citations.items()}).encode("utf-8")
     files["downloads/catalogue.bib"] = to_bibtex(open_rows, {i: c[1] for i, c in citations.items()}).encode("utf-8")
     labels = {k: v.label for k, v in {**data.interventions, **data.outcomes}.items()}
-    files["downloads/map.json"] = safe_json(map_json(data.cells, labels), indent=1).encode("utf-8")
+    small_meta = {k: meta[k] for k in ("generator", "built_at", "scale_version", "taxonomy_version")}
+    files["downloads/map.json"] = _json_lines(map_json(data.cells, labels, small_meta, LEVEL_NAMES, DESIGN_LABELS), "cells")
+    files["downloads/ratings.json"] = _json_lines(ratings_json(data.ratings, data.cells, small_meta), "interventions")
     return files
+
+
+def _json_lines(document: dict[str, Any], key: str) -> bytes:
+    """JSON with each item of `document[key]` on a line of its own (readable and diffable, and written by json's C
+    encoder, which an indent would turn off); the other keys first, one a line."""
+    head = ",\n".join(f"{safe_json(k)}: {safe_json(v)}" for k, v in document.items() if k != key)
+    items = ",\n".join(safe_json(item) for item in document[key])
+    return f"{{{head},\n{safe_json(key)}: [\n{items}\n]}}\n".encode()
+
+
+def classifier_accuracy() -> dict[str, Any]:
+    """The classifier's measured accuracy per field (held out; copied from bench/RESULTS.md into
+    publish/accuracy.json, a test keeps the two the same) and the model in use's own evaluation."""
+    figures: dict[str, Any] = json.loads((Path(__file__).with_name("accuracy.json")).read_text(encoding="utf-8"))
+    try:
+        from evidence.classify.model import load_model
+
+        model = load_model()
+        figures["model"] = {k: model.meta.get(k) for k in ("version", "frozen_evaluation", "cross_validated_design_accuracy")} if model else None
+    except (OSError, ValueError):
+        figures["model"] = None
+    return figures
+
+
+BASIS_WORDS = {"sentence": "same sentence", "section": "same section", "single_intervention": "a study of this intervention only",
+               "curator": "a curator's link"}
+
+
+def _finding_row(entry: Entry, rows_by_id: dict[str, dict[str, Any]], record_cells: dict[str, str], because: set[str]) -> Markup:
+    """One row of a cell page's findings table (a page under map/): the record, its design and level, the pair's
+    direction, the phrase and how it was linked, whether it was checked and counted. Every value escaped."""
+    record, finding = entry.record, entry.finding
+    own = record_cells.get(record.id)
+    if own is None:
+        row = rows_by_id[record.id]
+        badge = (f' <span class="badge withdrawn">Withdrawn{" " + escape(row["withdrawn_on"]) if row["withdrawn_on"] else ""}</span>'
+                 if row["withdrawn"] else "")
+        own = (f'<td><a href="../records/{escape(record.id)}.html">{escape(row["title"])}</a>'
+               f'{" (" + escape(row["published"]) + ")" if row["published"] else ""}{badge}</td>'
+               f'<td>{escape(DESIGN_LABELS.get(record.design, record.design))}</td>'
+               f'<td>{record.level if record.level is not None else "–"}</td>')
+        record_cells[record.id] = own
+    harmful = finding.direction in NO_EFFECT
+    checked = ("unchecked: not counted" if record.unchecked else "curator checked" if record.curated else "machine classification only")
+    if record.id in because:
+        checked += "; the rating rests on it"
+    opening = '<tr class="no-effect">' if harmful else "<tr>"
+    return Markup(f"{opening}{own}"
+                  f'<td>{"⊘ " if harmful else ""}{escape(finding.direction.replace("_", " "))}</td>'
+                  f'<td><q>{escape(finding.phrase)}</q> <span class="meta">({escape(BASIS_WORDS.get(finding.basis, finding.basis))}, '
+                  f'confidence {finding.confidence:.2f})</span></td><td>{checked}</td></tr>')
+
+
+_NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+def _arrived(row: dict[str, Any]) -> datetime:
+    seen = row["first_seen"]
+    if not isinstance(seen, datetime):
+        return _NEVER
+    return seen if seen.tzinfo else seen.replace(tzinfo=UTC)
+
+
+def _newest_arrivals(rows: list[dict[str, Any]], data: SiteData) -> list[dict[str, Any]]:
+    """Feed entries for the FEED_SIZE rows that arrived last, newest first (a feed tells what is new to the site)."""
+    chosen = heapq.nlargest(FEED_SIZE, sorted(rows, key=lambda r: r["id"], reverse=True), key=_arrived)
+    return [_feed_entry(r, data) for r in chosen]
 
 
 PARALLEL_FROM = 2000  # records: below this, starting processes costs more than it saves
@@ -345,7 +517,7 @@ class Background:
 
     def __init__(self, rows: list[dict[str, Any]], data: SiteData, env: Environment, folder: SiteFolder, jobs: int) -> None:
         global _JOB
-        _JOB = (data, env, _common(data), str(folder.root), {})
+        _JOB = (data, env, _common(data), str(folder.root), {}, folder.stamp, folder.previous_stamps)
         self.rows = rows
         self.pool: Any = None
         self.pending: list[Any] = []
@@ -355,8 +527,9 @@ class Background:
             size = -(-len(rows) // (jobs * 4)) or 1  # a few chunks a worker, so one slow chunk does not hold the others up
             self.pending += [self.pool.apply_async(_render_records, (rows[start : start + size],)) for start in range(0, len(rows), size)]
 
-    def wait(self) -> tuple[int, int, set[str]]:
-        """(files written, files unchanged, download paths) once everything is on disk; a worker's error is raised here."""
+    def wait(self) -> tuple[int, int, set[str], dict[str, str]]:
+        """(files written, files unchanged, download paths, the time stamps files show) once everything is on disk;
+        a worker's error is raised here."""
         global _JOB
         try:
             if self.pool is None:
@@ -365,7 +538,8 @@ class Background:
                 done = [task.get() for task in self.pending]
                 self.pool.close()
                 self.pool.join()
-            return sum(d[0] for d in done), sum(d[1] for d in done), {p for d in done for p in d[2]}
+            return (sum(d[0] for d in done), sum(d[1] for d in done), {p for d in done for p in d[2]},
+                    {k: v for d in done for k, v in d[3].items()})
         finally:
             self.close()
             _JOB = ()
@@ -376,17 +550,20 @@ class Background:
             self.pool = None
 
 
-def _write_downloads() -> tuple[int, int, list[str]]:
-    data, _env, _common_context, root, citations = _JOB
+def _write_downloads() -> tuple[int, int, list[str], dict[str, str]]:
+    data, _env, _common_context, root, citations, stamp, previous_stamps = _JOB
     files = downloads(data, citations)
-    written = 0
+    written, stamps = 0, {}
     for rel, content in files.items():
-        written += _put(root, rel, content)
-    return written, len(files) - written, list(files)
+        wrote, shown = put_stamped(root, rel, content, stamp, previous_stamps.get(rel))
+        written += wrote
+        if shown:
+            stamps[rel] = shown
+    return written, len(files) - written, list(files), stamps
 
 
-def _render_records(rows: list[dict[str, Any]]) -> tuple[int, int, list[str]]:
-    data, env, common, root, citations = _JOB
+def _render_records(rows: list[dict[str, Any]]) -> tuple[int, int, list[str], dict[str, str]]:
+    data, env, common, root, citations, _stamp, _previous = _JOB
     template = env.get_template("record.html")
     written = 0
     for row in rows:
@@ -396,7 +573,7 @@ def _render_records(rows: list[dict[str, Any]]) -> tuple[int, int, list[str]]:
         html = template.render(root="../", path=path, **common, row={**row, "tags": tags}, jsonld=_jsonld(row, data), ris=ris,
                                bibtex=bibtex)
         written += _put(root, path, html.encode("utf-8"))
-    return written, len(rows) - written, []
+    return written, len(rows) - written, [], {}
 
 
 def _evidence(text: str | None) -> list[dict[str, Any]]:
@@ -406,13 +583,6 @@ def _evidence(text: str | None) -> list[dict[str, Any]]:
     except ValueError:
         return []
     return [p for p in phrases if isinstance(p, dict) and "phrase" in p] if isinstance(phrases, list) else []
-
-
-def _direction(row: dict[str, Any], intervention: str) -> str:
-    for tag in row["tags"].get("intervention", []):
-        if tag["tag"] == intervention and tag["direction"]:
-            return str(tag["direction"])
-    return str(row["direction"] or "unclear")
 
 
 def _feed_entry(row: dict[str, Any], data: SiteData) -> dict[str, Any]:
@@ -449,8 +619,11 @@ def _sitemap(paths: list[str], base_url: str) -> bytes:
 class SiteFolder:
     """The output folder: checked writable before anything is written; files replaced whole, only when their bytes change."""
 
-    def __init__(self, out: Path) -> None:
+    def __init__(self, out: Path, stamp: str = "", previous_stamps: dict[str, str] | None = None) -> None:
         self.root = Path(out)
+        self.stamp = stamp  # this build's built_at
+        self.previous_stamps = dict(previous_stamps or {})  # file -> the built_at it shows, from the last build
+        self.stamps: dict[str, str] = {}  # file -> the built_at it shows after this build
         try:
             self.root.mkdir(parents=True, exist_ok=True)
             probe = self.root / ".write-test"
@@ -464,7 +637,10 @@ class SiteFolder:
         for folder in sorted({rel.rpartition("/")[0] for rel in files} - {""}):
             self.folder(folder)
         for rel, data in files.items():
-            if _put(str(self.root), self.check(rel), data):
+            wrote, shown = put_stamped(str(self.root), self.check(rel), data, self.stamp, self.previous_stamps.get(rel))
+            if shown:
+                self.stamps[rel] = shown
+            if wrote:
                 report.written += 1
             else:
                 report.unchanged += 1
@@ -493,7 +669,19 @@ class SiteFolder:
                     report.removed += 1
 
 
-def _put(root: str, rel: str, data: bytes) -> bool:
+def put_stamped(root: str, rel: str, data: bytes, stamp: str, previous: str | None) -> tuple[bool, str | None]:
+    """Write root/rel unless it holds `data`, or `data` with this build's time stamp read as the previous one
+    (the page did not otherwise change: it keeps the time it last changed, so a rebuild does not churn it).
+    Returns (written, the stamp the file now shows, or None when it shows none)."""
+    needle = stamp.encode() if stamp else b""
+    if not needle or needle not in data:
+        return _put(root, rel, data), None
+    if previous and previous != stamp and not _put(root, rel, data.replace(needle, previous.encode()), only_if_same=True):
+        return False, previous
+    return _put(root, rel, data), stamp
+
+
+def _put(root: str, rel: str, data: bytes, only_if_same: bool = False) -> bool:
     """Write root/rel unless it already holds `data`; written beside it and renamed over it, so a reader (or a
     killed build) never sees half a file. True when written."""
     target = f"{root}/{rel}"
@@ -504,6 +692,8 @@ def _put(root: str, rel: str, data: bytes) -> bool:
                     return False
     except OSError:
         pass
+    if only_if_same:  # a probe: the file does not hold `data`
+        return True
     tmp = f"{target}.{os.getpid()}.tmp"
     with open(tmp, "wb") as handle:
         handle.write(data)
@@ -511,21 +701,25 @@ def _put(root: str, rel: str, data: bytes) -> bool:
     return True
 
 
-def build_site(db: str, out: str | Path, base_url: str | None = None, jobs: int | None = None) -> BuildReport:
+def build_site(db: str, out: str | Path, base_url: str | None = None, jobs: int | None = None,
+               curation_file: str | Path | None = None) -> BuildReport:
     """Build the whole site into `out` from the catalogue at `db` (record pages rendered by `jobs` processes;
-    default: one per CPU core, at most 4)."""
+    default: one per CPU core, at most 4). With `curation_file`, the method page shows the curators' agreement."""
     jobs = default_jobs() if jobs is None else max(1, jobs)
     out = Path(out)
-    data = load(db, base_url or "")
+    data = load(db, base_url or "", curation_file)
     previous = _read_state(out)
-    current_ratings = {i: r.rating for i, r in data.ratings.items()}
+    all_ratings = [*data.ratings.values(), *(c.rating for c in data.cells.values() if c.rating is not None)]
+    before = (previous or {}).get("rating_dates") or {}
+    dates = {m.id: d for m in data.map_records if (d := m.changed_on())}
+    rating_dates = date_ratings(all_ratings, before, data.built_at[:10], dates)
     known = set((previous or {}).get("records", []))
     added = [r["id"] for r in data.rows if previous is not None and r["id"] not in known]
-    changed = {i: (previous.get("ratings", {}).get(i), rating) for i, rating in current_ratings.items()
-               if previous is not None and previous.get("ratings", {}).get(i) not in (None, rating)}
+    changed = [(key.partition("|")[0], key.partition("|")[2], before[key][0], now[0]) for key, now in rating_dates.items()
+               if previous is not None and key in before and before[key][0] != now[0]]
     env = environment()
     todo, kept, digests = plan(data, (previous or {}).get("pages"), out)
-    folder = SiteFolder(out)
+    folder = SiteFolder(out, data.built_at, (previous or {}).get("stamps") or {})
     for name in ("records", "downloads"):  # before the workers fork: they write into both
         folder.folder(name)
     background = Background(todo, data, env, folder, jobs)  # workers start on the record pages and downloads now
@@ -533,18 +727,21 @@ def build_site(db: str, out: str | Path, base_url: str | None = None, jobs: int 
         files = render(data, env, digests)
         rows_by_id = {r["id"]: r for r in data.rows}
         files["changes.html"] = env.get_template("changes.html").render(
-            root="", path="changes.html", **_common(data), first_build=previous is None, added=[rows_by_id[i] for i in added],
-            changed=changed).encode("utf-8")
+            root="", path="changes.html", **_common(data), first_build=previous is None,
+            added=[rows_by_id[i] for i in added if rows_by_id[i]["inclusion"] != EXCLUDED], changed=changed,
+            labels={"*": "overall", **{o: t.label for o, t in data.outcomes.items()}}, rating_labels={r[0]: r[1] for r in SCALE}).encode("utf-8")
         report = BuildReport(out=out, pages=len(digests) + sum(1 for p in files if p.endswith(".html")), records=len(data.rows),
                              added=added)
         folder.write(files, report)
-        written, unchanged, download_paths = background.wait()
+        written, unchanged, download_paths, stamps = background.wait()
     finally:
         background.close()
     report.written += written
     report.unchanged += unchanged + len(kept)
+    folder.stamps.update(stamps)
     folder.prune({*files, *digests, *download_paths}, report)
-    state = json.dumps({"records": sorted(rows_by_id), "ratings": current_ratings, "pages": digests}, sort_keys=True).encode()
+    state = json.dumps({"records": sorted(rows_by_id), "rating_dates": rating_dates, "pages": digests,
+                        "stamps": {k: v for k, v in folder.stamps.items() if k in files or k in download_paths}}, sort_keys=True).encode()
     if not (out / STATE_FILE).exists() or (out / STATE_FILE).read_bytes() != state:
         (out / STATE_FILE).write_bytes(state)
     return report

@@ -6,11 +6,123 @@ import io
 import json
 import re
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 CSV_FIELDS = ["id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
               "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
-              "curated", "summary", "places"]
+              "curated", "summary", "needs_review", "inclusion", "inclusion_reason", "withdrawn_on", "curated_by", "curator_note",
+              "tag_confidence", "pairs", "tags_json", "pairs_json", "curation_json", "places"]
+# Record fields of the JSON download and `evidence export --format json` (the JSON Schema below describes them)
+OPEN_FIELDS = ("id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
+               "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
+               "curated", "summary", "money", "sample_size", "project_ref", "needs_review", "inclusion", "inclusion_reason",
+               "withdrawn", "withdrawn_on", "tags", "pairs", "curation")
+TAG_LISTS = {"intervention": "interventions", "outcome": "outcomes", "population": "populations"}
+PAIR_FIELDS = ("intervention", "outcome", "direction", "confidence", "phrase", "basis")
+CURATION_FIELDS = ("by", "updated", "note", "replaced", "removed", "added")
+
+
+def _phrases(evidence: Any) -> list[str]:
+    """A tag's phrases from its evidence (the JSON text the catalogue keeps, or the list itself)."""
+    if isinstance(evidence, str):
+        try:
+            evidence = json.loads(evidence or "[]")
+        except ValueError:
+            return []
+    return [str(p["phrase"]) for p in evidence if isinstance(p, dict) and p.get("phrase")] if isinstance(evidence, list) else []
+
+
+def open_record(row: dict[str, Any]) -> dict[str, Any]:
+    """One record as open data: its fields, each tag with its confidence, direction and phrases, each
+    intervention-outcome pair with its own direction, and the curator's marks and note."""
+    out: dict[str, Any] = {}
+    for key in OPEN_FIELDS[:28]:
+        value = row.get(key)
+        out[key] = value.isoformat() if isinstance(value, (datetime, date)) else value
+    out["curated"] = bool(out["curated"])
+    out["needs_review"] = bool(out["needs_review"])
+    out["withdrawn"] = bool(out["withdrawn"])
+    tags = row.get("tags") or {}
+    out["tags"] = {plural: [{"id": t["tag"], "confidence": t["confidence"], "direction": t["direction"], "curated": bool(t["curated"]),
+                             "phrases": _phrases(t.get("evidence_json", t.get("evidence")))} for t in tags.get(kind, [])]
+                   for kind, plural in TAG_LISTS.items()}
+    out["pairs"] = [{**{k: p.get(k) for k in PAIR_FIELDS}, "direction": p.get("direction") or row.get("direction") or "unclear"}
+                    for p in row.get("pairs") or []]
+    curation = row.get("curation")
+    out["curation"] = {k: curation.get(k) for k in CURATION_FIELDS} if isinstance(curation, dict) else None
+    for key, value in row.items():  # fields other work adds to the rows (e.g. `places`) travel too
+        if key not in out and key in EXTRA_OPEN_FIELDS:
+            out[key] = value
+    return out
+
+
+EXTRA_OPEN_FIELDS = ("places",)
+
+
+def _csv_row(row: dict[str, Any]) -> dict[str, Any]:
+    curation = row.get("curation") or {}
+    tags = row.get("tags") or {}
+    return {**row, "curated_by": curation.get("by"), "curator_note": curation.get("note"),
+            "tag_confidence": [f"{t['id']} {t['confidence']:.2f}" for group in tags.values() for t in group],
+            "pairs": [f"{p['intervention']} > {p['outcome']}: {p['direction']} ({float(p['confidence'] or 0):.2f})" for p in row.get("pairs") or []],
+            "tags_json": json.dumps(tags, ensure_ascii=False) if tags else "",
+            "pairs_json": json.dumps(row.get("pairs") or [], ensure_ascii=False) if row.get("pairs") else "",
+            "curation_json": json.dumps(row.get("curation"), ensure_ascii=False, default=str) if row.get("curation") else ""}
+
+
+_NULLABLE_STR = {"type": ["string", "null"]}
+_TAG = {"type": "object", "required": ["id", "confidence", "direction", "curated", "phrases"], "additionalProperties": False,
+        "properties": {"id": {"type": "string"}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                       "direction": _NULLABLE_STR, "curated": {"type": "boolean"},
+                       "phrases": {"type": "array", "items": {"type": "string"}}}}
+_DIRECTION = {"enum": ["positive", "mixed", "no_effect", "negative", "unclear", "not_applicable"]}
+CATALOGUE_SCHEMA: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "$id": "catalogue.schema.json",
+    "title": "evidence catalogue (downloads/catalogue.json, evidence export --format json)",
+    "type": "object", "required": ["meta", "records"],
+    "properties": {
+        "meta": {"type": "object", "required": ["generator", "built_at", "scale_version", "taxonomy_version", "records"],
+                 "properties": {"generator": {"type": "string"}, "built_at": {"type": "string"}, "scale_version": {"type": "string"},
+                                "taxonomy_version": {"type": "string"}, "records": {"type": "integer", "minimum": 0},
+                                "schema": {"type": "string"}}},
+        "records": {"type": "array", "items": {
+            "type": "object", "required": list(OPEN_FIELDS),
+            "properties": {
+                "id": {"type": "string", "pattern": "^[a-z0-9-]+$"}, "title": {"type": "string"}, "publisher": _NULLABLE_STR,
+                "authors": {"type": "array", "items": {"type": "string"}},
+                "published": {"type": ["string", "null"], "description": "ISO date, or a year or year-month as published"},
+                "doc_type": _NULLABLE_STR, "study_design": _NULLABLE_STR,
+                "evidence_level": {"type": ["integer", "null"], "minimum": 0, "maximum": 5},
+                "direction": {"anyOf": [_DIRECTION, {"type": "null"}]}, "confidence": {"type": "number", "minimum": 0, "maximum": 1},
+                "interventions": {"type": "array", "items": {"type": "string"}},
+                "outcomes": {"type": "array", "items": {"type": "string"}},
+                "populations": {"type": "array", "items": {"type": "string"}},
+                "url": {"type": "string"}, "doi": _NULLABLE_STR, "source_id": {"type": "string"},
+                "first_seen": {"type": "string"}, "last_seen": {"type": "string"}, "curated": {"type": "boolean"},
+                "summary": {"type": ["string", "null"]}, "money": {"type": "array"}, "sample_size": {"type": ["integer", "null"]},
+                "project_ref": _NULLABLE_STR, "needs_review": {"type": "boolean",
+                                                               "description": "true: the classifier asked a curator to check it"},
+                "inclusion": {"anyOf": [{"enum": ["included", "excluded", "to_screen"]}, {"type": "null"}]},
+                "inclusion_reason": _NULLABLE_STR, "withdrawn": {"type": "boolean"}, "withdrawn_on": _NULLABLE_STR,
+                "tags": {"type": "object", "required": ["interventions", "outcomes", "populations"],
+                         "properties": {k: {"type": "array", "items": _TAG} for k in ("interventions", "outcomes", "populations")}},
+                "pairs": {"type": "array", "items": {
+                    "type": "object", "required": list(PAIR_FIELDS),
+                    "properties": {"intervention": {"type": "string"}, "outcome": {"type": "string"}, "direction": _DIRECTION,
+                                   "confidence": {"type": "number", "minimum": 0, "maximum": 1}, "phrase": {"type": "string"},
+                                   "basis": {"enum": ["sentence", "section", "single_intervention", "curator"]}}}},
+                "curation": {"anyOf": [{"type": "null"}, {
+                    "type": "object", "required": list(CURATION_FIELDS),
+                    "properties": {"by": _NULLABLE_STR, "updated": _NULLABLE_STR, "note": _NULLABLE_STR,
+                                   "replaced": {"type": "object"}, "removed": {"type": "object"}, "added": {"type": "object"}}}]},
+                "places": {"type": "array", "items": {"type": "object"}},
+            }}},
+    },
+}
+
+
 RIS_TYPES = {"journal_article": "JOUR", "news": "NEWS", "guideline": "GOVDOC", "guidance": "GOVDOC", "research_report": "RPRT",
              "report": "RPRT", "evidence_summary": "RPRT", "project_summary": "RPRT", "statistics": "DATA", "policy": "GOVDOC"}
 BIB_TYPES = {"journal_article": "article", "news": "misc", "research_report": "techreport", "report": "techreport"}
@@ -34,7 +146,8 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        cells = {k: _csv_cell(row.get(k)) for k in CSV_FIELDS}
+        flat = _csv_row(row)
+        cells = {k: _csv_cell(flat.get(k)) for k in CSV_FIELDS}
         cells["places"] = _csv_cell([p.get("url", "") for p in row.get("places") or []])  # every URL the document was reached at
         writer.writerow(cells)
     return out.getvalue()
@@ -47,9 +160,9 @@ def to_json(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     return f'{{"meta": {safe_json(meta)},\n"records": [\n{records}\n]}}\n'
 
 
-def safe_json(data: Any, indent: int | None = None) -> str:
-    """JSON that cannot close a <script> element or start a comment when embedded in HTML."""
-    text = json.dumps(data, ensure_ascii=False, indent=indent, default=str)
+def safe_json(data: Any, indent: int | None = None, compact: bool = False) -> str:
+    """JSON that cannot close a <script> element or start a comment when embedded in HTML (`compact`: no spaces)."""
+    text = json.dumps(data, ensure_ascii=False, indent=indent, default=str, separators=(",", ":") if compact else None)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
