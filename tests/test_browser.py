@@ -153,10 +153,13 @@ def test_the_table_view_lists_every_cell_with_its_levels(page, served_site):
 
 def test_a_cell_leads_to_its_records(page, served_site):
     page.goto(f"{served_site}/map.html")
-    page.locator("#map td[data-i='foster-care'][data-o='mental-health'] a").click()
+    link = page.locator("#map td[data-i='foster-care'][data-o='mental-health'] a")
+    studies = int(link.locator(".n").inner_text())
+    link.click()
     page.wait_for_load_state()
     assert "Foster care" in page.locator("h1").inner_text()
-    assert page.locator("main li, table.findings tbody tr").count() >= 1  # a list, or a findings table, of its records
+    # the cell's count is its studies: one row each in the findings table (design, level, direction for the pair, phrase)
+    assert studies > 0 and page.locator("table.findings").first.locator("tbody tr").count() == studies
 
 
 def test_filters_recount_cells_empty_cells_read_empty_and_the_state_round_trips_in_the_address(browser, page, served_site):
