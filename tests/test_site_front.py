@@ -200,3 +200,14 @@ def test_a_site_without_its_catalogue_download_says_why_search_was_not_built(tmp
 
     with pytest.raises(SearchUnavailable, match="catalogue.json: cannot read the records to index"):
         index_site(tmp_path)
+
+
+def test_the_404_page_links_from_the_sites_root_at_any_depth(bare_site, based_site):
+    from bs4 import BeautifulSoup
+
+    for site, root in ((based_site, "/evidence/"), (bare_site, "/")):  # a server shows it for records/x/missing.html too
+        page = BeautifulSoup((site / "404.html").read_text(encoding="utf-8"), "lxml")
+        links = [a["href"] for a in page.select("main a")] + [page.select_one("link[rel=stylesheet]")["href"]]
+        assert links and all(href.startswith(root) for href in links), links
+        for href in links:
+            assert (site / href.removeprefix(root)).is_file(), href

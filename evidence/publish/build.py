@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
@@ -330,9 +331,9 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
     files: dict[str, bytes] = {}
     common = _common(data)
 
-    def page(path: str, template: str, **context: Any) -> None:
+    def page(path: str, template: str, root: str | None = None, **context: Any) -> None:
         depth = path.count("/")
-        html = env.get_template(template).render(root="../" * depth, path=path, **common, **context)
+        html = env.get_template(template).render(root="../" * depth if root is None else root, path=path, **common, **context)
         files[path] = html.encode("utf-8")
 
     rows_by_id = {r["id"]: r for r in data.rows}
@@ -393,7 +394,9 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
          agreement=data.agreement, accuracy=classifier_accuracy(), exclusion_reasons=EXCLUSION_REASONS)
     page("search.html", "search.html")
     page("downloads.html", "downloads.html", total=len(data.rows))
-    page("404.html", "404.html")
+    # A server answers any missing path with this page, at any depth: its links start from the site's root (the
+    # base URL's path, or the server's root: `evidence serve` and GitHub Pages' user sites).
+    page("404.html", "404.html", root=(urlsplit(data.base_url).path.rstrip("/") + "/") if data.base_url else "/")
     files["feeds/all.xml"] = atom_feed("New evidence on child sexual exploitation", f"{base}/feeds/all.xml", f"{base}/index.html",
                                        _newest_arrivals(listed, data))
     for intervention, term in data.interventions.items():
