@@ -211,3 +211,10 @@ def test_the_404_page_links_from_the_sites_root_at_any_depth(bare_site, based_si
         assert links and all(href.startswith(root) for href in links), links
         for href in links:
             assert (site / href.removeprefix(root)).is_file(), href
+
+
+def test_a_sitemap_only_with_a_base_url_and_then_of_absolute_urls(bare_site, based_site):
+    assert not (bare_site / "sitemap.xml").exists()  # its URLs must be absolute: there are none to give without --base-url
+    locs = re.findall(r"<loc>([^<]+)</loc>", (based_site / "sitemap.xml").read_text(encoding="utf-8"))
+    assert locs and all(loc.startswith("https://example.org/evidence/") and "//" not in loc[8:] for loc in locs)
+    assert len(locs) == len(set(locs)) and "https://example.org/evidence/map.html" in locs

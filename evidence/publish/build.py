@@ -403,7 +403,8 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
         files[f"feeds/{intervention}.xml"] = atom_feed(f"New evidence: {term.label}", f"{base}/feeds/{intervention}.xml",
                                                        f"{base}/interventions/{intervention}.html",
                                                        _newest_arrivals(on_intervention[intervention], data))
-    files["sitemap.xml"] = _sitemap([p for p in [*files, *record_pages] if p.endswith(".html") and p != "404.html"], data.base_url)
+    if data.base_url:  # a sitemap holds absolute URLs only: without --base-url there is none to give
+        files["sitemap.xml"] = _sitemap([p for p in [*files, *record_pages] if p.endswith(".html") and p != "404.html"], data.base_url)
     for static in sorted((TEMPLATES / "static").glob("*")):
         files[f"static/{static.name}"] = static.read_bytes()
     return files
@@ -614,8 +615,7 @@ def _jsonld(row: dict[str, Any], data: SiteData) -> str:
 def _sitemap(paths: list[str], base_url: str) -> bytes:
     from xml.sax.saxutils import escape
 
-    base = base_url or "."
-    urls = "".join(f"<url><loc>{escape(base + '/' + p)}</loc></url>" for p in sorted(paths))
+    urls = "".join(f"<url><loc>{escape(base_url + '/' + p)}</loc></url>" for p in sorted(paths))
     return f'<?xml version="1.0" encoding="UTF-8"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">{urls}</urlset>'.encode()
 
 
