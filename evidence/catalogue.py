@@ -374,12 +374,28 @@ class _Known:
     published: str | None
     doc_type: str | None = None
     places: dict[PlaceKey, tuple[int, str, str]] = field(default_factory=dict)  # place -> its rank (identify.place_rank)
+    project_ref: str | None = None  # the publisher's own reference (NICE's CG181, a project number)
 
     def top(self) -> PlaceKey:
         return min(self.places, key=lambda k: self.places[k])
 
     def hosts(self) -> set[str]:
         return {host_of(rank[1]) for rank in self.places.values()}
+
+
+def _status(extra: Any) -> str:
+    """A publisher's status of an item (NICE: Published, In development, In consultation...), folded; "" if none."""
+    status = extra.get("status") if isinstance(extra, dict) else None
+    values = status if isinstance(status, list) else [status] if status else []
+    return ", ".join(sorted(str(v).strip().casefold() for v in values if v))[:80]
+
+
+def references_apart(a: str | None, b: str | None) -> str | None:
+    """Why two same-titled items are different documents: their publisher gave them different reference numbers (a
+    published NICE guideline CG181 and the update of it in development, GID-NG10178)."""
+    if a and b and re.sub(r"[\s_-]+", "", a).casefold() != re.sub(r"[\s_-]+", "", b).casefold():
+        return f"different reference numbers ({a[:40]} / {b[:40]})"
+    return None
 
 
 def same_site_apart(source_id: str, doc_type: str | None, known: _Known) -> str | None:
@@ -412,20 +428,22 @@ class MatchIndex:
         bind = session.get_bind()
         self.rules = rules if rules is not None else _RULES.get(bind) if isinstance(bind, Engine) else None
         self.apart = self.rules.apart_from() if self.rules else {}
+        self.session = session
         connection = session.connection()
-        columns = (col(Record.id), col(Record.doi), col(Record.title), col(Record.published), col(Record.doc_type))
-        for rid, doi, title, published, doc_type in connection.execute(core_select(*columns)).all():
-            self.add_record(rid, title, published, doi, doc_type)
+        columns = (col(Record.id), col(Record.doi), col(Record.title), col(Record.published), col(Record.doc_type), col(Record.project_ref))
+        for rid, doi, title, published, doc_type, project_ref in connection.execute(core_select(*columns)).all():
+            self.add_record(rid, title, published, doi, doc_type, project_ref)
         place_columns = (col(RecordPlace.record_id), col(RecordPlace.url), col(RecordPlace.url_key), col(RecordPlace.source_id),
                          col(RecordPlace.priority), col(RecordPlace.content_hash))
         for rid, url, ukey, source, priority, digest in connection.execute(core_select(*place_columns)).all():
             if rid in self.known:
                 self.add_place(rid, (ukey, source), place_rank(priority, url, source), digest)
 
-    def add_record(self, rid: str, title: str, published: str | None, doi: str | None, doc_type: str | None = None) -> None:
+    def add_record(self, rid: str, title: str, published: str | None, doi: str | None, doc_type: str | None = None,
+                   project_ref: str | None = None) -> None:
         """Index one record."""
         self.ids.add(rid)
-        self.known[rid] = _Known(title, published, doc_type)
+        self.known[rid] = _Known(title, published, doc_type, project_ref=project_ref)
         if doi:
             self.by_doi.setdefault(doi, rid)
         if len(title_key(title)) >= MIN_TITLE_KEY_FOR_MATCH:
@@ -467,6 +485,10 @@ class MatchIndex:
         for rid in self.blocks.get(skeleton(candidate.title), [])[:BLOCK_LIMIT]:
             known = self.known[rid]
             reason = distinguishing(candidate.title, known.title, candidate.published, known.published)
+            if reason is None:
+                reason = references_apart(candidate.project_ref, known.project_ref)
+            if reason is None:
+                reason = self._statuses_apart(candidate, rid)
             if reason is None and host in known.hosts():
                 reason = same_site_apart(source_id, candidate.doc_type, known)
             if reason is None and not self._allowed(rid, ukey):
@@ -480,6 +502,19 @@ class MatchIndex:
         if log.isEnabledFor(logging.INFO):
             self._log_near(candidate)
         return None, ""
+
+    def _statuses_apart(self, candidate: Candidate, rid: str) -> str | None:
+        """Why a same-titled item is another document by what its publisher lists it as: NICE's guideline "In
+        development" (an update) is not the "Published" guideline it will replace. Looked up only for candidates
+        that carry a status and matched a title (few), from the places' stored fields."""
+        mine = _status(candidate.extra)
+        if not mine:
+            return None
+        rows = self.session.connection().execute(core_select(col(RecordPlace.fields)).where(col(RecordPlace.record_id) == rid)).all()
+        theirs = {_status(fields.get("extra")) for (fields,) in rows if isinstance(fields, dict)} - {""}
+        if theirs and mine not in theirs:
+            return f"the publisher lists them as {mine} / {sorted(theirs)[0]}"
+        return None
 
     def _curated_same(self, ukey: str) -> str | None:
         if not self.rules:
@@ -590,7 +625,7 @@ def _store_place(session: Session, candidate: Candidate, source_id: str, now: da
         session.add(record)
         row = _place_row(candidate, source_id, now, record.id, "first", digest)
         batch.new_places[pkey] = row
-        index.add_record(record.id, record.title, record.published, candidate.doi, record.doc_type)
+        index.add_record(record.id, record.title, record.published, candidate.doi, record.doc_type, record.project_ref)
         index.add_place(record.id, pkey, place_rank(row["priority"], row["url"], source_id), digest)
         if classify_hook:
             batch.tags[record.id] = classify_hook(session, record)
