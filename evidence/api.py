@@ -319,7 +319,7 @@ class Catalogue:
     # -- publish -----------------------------------------------------------------------------------
 
     def build(self, out: str | Path, base_url: str | None = None, *, search: bool = True, jobs: int | None = None,
-              force: bool = False, curation_file: str | Path | None = None) -> SiteReport:
+              force: bool = False, curation_file: str | Path | None = None, config: Config | None = None) -> SiteReport:
         """Build the static site into `out`, then its search index (Pagefind) unless `search` is False.
 
         A site that has records is never pruned down to none (an empty catalogue is more often a wrong --db than
@@ -333,7 +333,7 @@ class Catalogue:
         if total == 0 and published and not force:
             raise ConfigError(f"{out}: the site shows {published} records but catalogue {catalogue.shown_url(self.db)} has none, "
                               "so building would remove every record page; check --db (or EVIDENCE_DB), or pass --force")
-        report = SiteReport(build_site(self.db, Path(out), base_url, jobs, curation_file=curation_file))
+        report = SiteReport(build_site(self.db, Path(out), base_url, jobs, curation_file=curation_file, config=config))
         if search:
             try:
                 report.search_pages = index_site(Path(out))
@@ -388,5 +388,5 @@ def demo(out: Path, db: str | None = None, progress: ProgressHook | None = None)
     with Catalogue(db, create=True) as cat:
         harvest = cat.harvest(config, captures=captures, offline=True, curation_file=str(curation), progress=progress)
         site = out / "site"
-        site_report = cat.build(site)
+        site_report = cat.build(site, config=config)
     return DemoReport(db, site, curation, harvest, site_report, planned_failures(), sources)

@@ -480,9 +480,11 @@ def agreement(ctx: click.Context, fmt: str, curation_file: str | None) -> None:
 @click.option("--force", is_flag=True, help="Build even when the catalogue is empty and the site in --out has records (it removes them).")
 @click.option("--curation", "curation_file", default=None, metavar="FILE", type=click.Path(exists=True, dir_okay=False),
               help="Curators' decisions: the method page then shows their agreement (Cohen's kappa per field).")
+@config_option("The sources file: the sources page names each source, its publisher, kind and query (skipped when the "
+               "default file is absent).")
 @click.pass_context
 def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, jobs: int | None, force: bool,
-          curation_file: str | None) -> None:
+          curation_file: str | None, config_path: str) -> None:
     """Build the static site: evidence map, intervention and record pages, search, feeds, downloads.
 
     Links are relative, so the folder works opened from disk or served under any path. A rebuild
@@ -494,6 +496,7 @@ def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, j
       evidence build --out public --base-url https://example.org/evidence
       evidence build --no-search --jobs 1      # quick look, one process
       evidence build --curation curation.yaml  # with the curators' agreement on the method page
+      evidence build --config team/sources.yaml  # the sources page describes the sources of that file
     """
     from evidence import terminal
     from evidence.config import ConfigError
@@ -502,8 +505,13 @@ def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, j
     if base_url is not None and (not is_absolute(base_url) or any(c.isspace() or c in "?#" for c in base_url)):
         raise ConfigError(f"--base-url {base_url[:200]!r}: not an absolute http(s) URL; give where the site will be served, "
                           "e.g. https://example.org/evidence (or leave it out: links are relative)")
+    from evidence.config import load_config
+
+    given = ctx.get_parameter_source("config_path") is not click.core.ParameterSource.DEFAULT
+    config = load_config(config_path) if given or Path(config_path).is_file() else None  # a named file must exist
     with open_catalogue(ctx) as cat:
-        report = cat.build(Path(out), base_url, search=not no_search, jobs=jobs, force=force, curation_file=curation_file)
+        report = cat.build(Path(out), base_url, search=not no_search, jobs=jobs, force=force, curation_file=curation_file,
+                           config=config)
     b = report.build
     terminal.say(f"Built {b.pages} pages for {b.records} records into {out}: {b.written} files written, "
                  f"{b.unchanged} unchanged, {b.removed} removed; {len(b.added)} new records since the last build.")

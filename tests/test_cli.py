@@ -253,3 +253,14 @@ def test_expected_failures_are_one_line_and_debug_shows_the_traceback(tmp_path):
     assert result.output.startswith(f"Error: cannot open catalogue {tmp_path / 'c.db'}: file is not a database")
     with pytest.raises(Exception, match="file is not a database"):
         invoke("--db", str(tmp_path / "c.db"), "--debug", "status")
+
+
+def test_build_with_a_named_sources_file_that_is_missing_says_so_in_one_line(tmp_path):
+    db = str(tmp_path / "c.db")
+    from evidence import catalogue
+
+    catalogue.connect(db).dispose()
+    result = invoke("--db", db, "build", "--out", str(tmp_path / "site"), "--no-search", "--config", str(tmp_path / "nope.yaml"))
+    assert result.exit_code == 2 and len(result.output.strip().splitlines()) == 1 and "nope.yaml" in result.output, result.output
+    assert not (tmp_path / "site").exists()
+    assert invoke("--db", db, "build", "--out", str(tmp_path / "site"), "--no-search").exit_code == 0  # the default: read if present

@@ -116,6 +116,18 @@ def test_the_failing_source_is_reported_in_plain_words(demo):
     assert all(row["status"] == "ok" for source, row in status.items() if source != "csa-centre-resources")
     page = BeautifulSoup((out / "site" / "sources.html").read_text(encoding="utf-8"), "lxml")
     assert "HTTP 503 Service Unavailable" in page.get_text(" ")
+    # every source of the demo's sources.yaml, by its name, publisher, kind and what it asks for
+    from evidence.config import load_config
+
+    config = load_config(out / "sources.yaml")
+    for source in config.sources:
+        row = page.select_one(f"tr[id='{source.id}']")
+        assert row is not None, source.id
+        cells = [c.get_text(" ", strip=True) for c in row.select("th, td")]
+        assert cells[0].startswith(source.name) and (source.publisher or "–") == cells[1], cells
+        assert cells[2].startswith(source.kind) and row.select_one("td a")["href"] == source.url, cells
+        assert all(f"{k}={v}" in cells[2] for k, v in source.params.items()), cells
+    assert page.select_one("tr[id='csa-centre-resources'] td:nth-of-type(4)").get_text().startswith("failed: ")
 
 
 def test_the_off_topic_record_is_there_and_excluded_once_screened(demo):

@@ -111,7 +111,7 @@ class SiteData:
         return [r for r in self.rows if r["inclusion"] != EXCLUDED]
 
 
-def load(db: str, base_url: str = "", curation_file: str | Path | None = None) -> SiteData:
+def load(db: str, base_url: str = "", curation_file: str | Path | None = None, config: Any = None) -> SiteData:
     """Read the catalogue into page-ready data (`curation_file`: the agreement figures the method page shows)."""
     taxonomy = load_taxonomy()
     engine = catalogue.connect(db, create=False)
@@ -168,9 +168,10 @@ def load(db: str, base_url: str = "", curation_file: str | Path | None = None) -
     cells = evidence_map(map_records, list(interventions), list(outcomes))
     ratings = rate_all(cells, list(interventions))
     sources = []
-    for source_id in sorted(set(runs) | set(counts)):
+    described = {s.id: s for s in config.sources} if config is not None else {}
+    for source_id in sorted(set(runs) | set(counts) | set(described)):
         run = runs.get(source_id)
-        sources.append({"id": source_id, "records": counts.get(source_id, 0),
+        sources.append({"id": source_id, "records": counts.get(source_id, 0), **_described(described.get(source_id)),
                         "status": ("interrupted" if run and run.status == "running" else run.status) if run else "never run",
                         "last_run": run.started_at.strftime("%Y-%m-%d %H:%M") if run else None,
                         "first_run": first_runs[source_id].started_at.strftime("%Y-%m-%d") if source_id in first_runs else None,
@@ -612,6 +613,14 @@ def _jsonld(row: dict[str, Any], data: SiteData) -> str:
     return safe_json(node)
 
 
+def _described(source: Any) -> dict[str, Any]:
+    """What the sources page says of a source from sources.yaml: its name, publisher, kind and what it asks for."""
+    if source is None:
+        return {"name": None, "publisher": None, "kind": None, "url": None, "query": None}
+    query = ", ".join(f"{k}={v}" for k, v in sorted(source.params.items()))[:300] if source.params else None
+    return {"name": source.name, "publisher": source.publisher, "kind": source.kind, "url": safe_link(source.url), "query": query}
+
+
 def _sitemap(paths: list[str], base_url: str) -> bytes:
     from xml.sax.saxutils import escape
 
@@ -705,12 +714,13 @@ def _put(root: str, rel: str, data: bytes, only_if_same: bool = False) -> bool:
 
 
 def build_site(db: str, out: str | Path, base_url: str | None = None, jobs: int | None = None,
-               curation_file: str | Path | None = None) -> BuildReport:
+               curation_file: str | Path | None = None, config: Any = None) -> BuildReport:
     """Build the whole site into `out` from the catalogue at `db` (record pages rendered by `jobs` processes;
-    default: one per CPU core, at most 4). With `curation_file`, the method page shows the curators' agreement."""
+    default: one per CPU core, at most 4). With `curation_file`, the method page shows the curators' agreement; with
+    `config` (a read sources.yaml), the sources page gives each source's name, publisher, kind and query."""
     jobs = default_jobs() if jobs is None else max(1, jobs)
     out = Path(out)
-    data = load(db, base_url or "", curation_file)
+    data = load(db, base_url or "", curation_file, config)
     previous = _read_state(out)
     all_ratings = [*data.ratings.values(), *(c.rating for c in data.cells.values() if c.rating is not None)]
     before = (previous or {}).get("rating_dates") or {}
