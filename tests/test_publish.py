@@ -646,3 +646,12 @@ def test_an_overall_rating_takes_its_best_evidenced_outcome_and_lists_its_record
     assert overall.best_outcome == "o2" and overall.because == []  # ...goes to the outcome with the strongest study
     assert overall.flag and overall.flagged_by == ["harm"]
     assert [(r.id, r.outcome) for r in overall.records] == [("strong", "o2"), ("harm", "o3")]  # best outcome's, then flagged
+
+
+def test_a_build_leaves_a_line_in_the_log(demo_db, tmp_path, caplog):
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="evidence.publish.build"):
+        report = build_site(demo_db, tmp_path / "site", jobs=1)
+    (line,) = [r.getMessage() for r in caplog.records if r.name == "evidence.publish.build"]
+    assert line.startswith(f"built {report.pages} pages for {report.records} records into {tmp_path / 'site'}: {report.written} files written")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import logging
 import multiprocessing
 import os
 import re
@@ -62,6 +63,8 @@ from evidence.publish.exports import (
 )
 from evidence.publish.feeds import FEED_SIZE, atom_feed
 from evidence.publish.ratings import FLAG, SCALE, date_ratings, rate_all, ratings_json
+
+log = logging.getLogger(__name__)
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"  # shipped inside the package (and the wheel)
 STATE_FILE = ".evidence-build.json"
@@ -757,6 +760,8 @@ def build_site(db: str, out: str | Path, base_url: str | None = None, jobs: int 
                         "stamps": {k: v for k, v in folder.stamps.items() if k in files or k in download_paths}}, sort_keys=True).encode()
     if not (out / STATE_FILE).exists() or (out / STATE_FILE).read_bytes() != state:
         (out / STATE_FILE).write_bytes(state)
+    log.info("built %d pages for %d records into %s: %d files written, %d unchanged, %d removed, %d new records",
+             report.pages, report.records, out, report.written, report.unchanged, report.removed, len(report.added))
     return report
 
 
