@@ -60,10 +60,16 @@ def make_catalogue(db: str, n: int, seed: int = 7) -> None:
             "text": "", "links": [], "money": [], "extra": {}, "source_id": f"source-{i % 15}", "first_seen": seen, "last_seen": seen,
             "content_hash": str(i), "study_design": design, "evidence_level": EVIDENCE_LEVELS[design],
             "direction": rng.choice(DIRECTIONS), "confidence": round(rng.random(), 2), "classification": {"rationale_offsets": []},
-            "curated": False,
+            "curated": False, "inclusion": "included", "needs_review": rng.random() < 0.3,
         })
-        for kind, pool, count in (("intervention", interventions, 2), ("outcome", outcomes, 3), ("population", populations, 2)):
-            for tag in rng.sample(pool, count):
+        chosen = {kind: rng.sample(pool, count)
+                  for kind, pool, count in (("intervention", interventions, 2), ("outcome", outcomes, 3), ("population", populations, 2))}
+        # the pairs a record states, as the classifier stores them: each intervention with the first two outcomes
+        records[-1]["classification"]["pairs"] = [
+            {"intervention": a, "outcome": o, "direction": records[-1]["direction"], "confidence": 0.6, "phrase": f"{a} improved {o}",
+             "start": 0, "end": 1, "basis": "sentence"} for a in chosen["intervention"] for o in chosen["outcome"][:2]]
+        for kind, picked in chosen.items():
+            for tag in picked:
                 tags.append({"record_id": rid, "kind": kind, "tag": tag, "confidence": 0.8, "direction": None,
                              "evidence": [{"phrase": tag, "start": 0, "end": 1}], "curated": False})
     with engine.begin() as conn:
