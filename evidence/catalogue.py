@@ -383,13 +383,6 @@ class _Known:
         return {host_of(rank[1]) for rank in self.places.values()}
 
 
-def _status(extra: Any) -> str:
-    """A publisher's status of an item (NICE: Published, In development, In consultation...), folded; "" if none."""
-    status = extra.get("status") if isinstance(extra, dict) else None
-    values = status if isinstance(status, list) else [status] if status else []
-    return ", ".join(sorted(str(v).strip().casefold() for v in values if v))[:80]
-
-
 def references_apart(a: str | None, b: str | None) -> str | None:
     """Why two same-titled items are different documents: their publisher gave them different reference numbers (a
     published NICE guideline CG181 and the update of it in development, GID-NG10178)."""
@@ -428,7 +421,6 @@ class MatchIndex:
         bind = session.get_bind()
         self.rules = rules if rules is not None else _RULES.get(bind) if isinstance(bind, Engine) else None
         self.apart = self.rules.apart_from() if self.rules else {}
-        self.session = session
         connection = session.connection()
         columns = (col(Record.id), col(Record.doi), col(Record.title), col(Record.published), col(Record.doc_type), col(Record.project_ref))
         for rid, doi, title, published, doc_type, project_ref in connection.execute(core_select(*columns)).all():
@@ -487,8 +479,6 @@ class MatchIndex:
             reason = distinguishing(candidate.title, known.title, candidate.published, known.published)
             if reason is None:
                 reason = references_apart(candidate.project_ref, known.project_ref)
-            if reason is None:
-                reason = self._statuses_apart(candidate, rid)
             if reason is None and host in known.hosts():
                 reason = same_site_apart(source_id, candidate.doc_type, known)
             if reason is None and not self._allowed(rid, ukey):
@@ -502,19 +492,6 @@ class MatchIndex:
         if log.isEnabledFor(logging.INFO):
             self._log_near(candidate)
         return None, ""
-
-    def _statuses_apart(self, candidate: Candidate, rid: str) -> str | None:
-        """Why a same-titled item is another document by what its publisher lists it as: NICE's guideline "In
-        development" (an update) is not the "Published" guideline it will replace. Looked up only for candidates
-        that carry a status and matched a title (few), from the places' stored fields."""
-        mine = _status(candidate.extra)
-        if not mine:
-            return None
-        rows = self.session.connection().execute(core_select(col(RecordPlace.fields)).where(col(RecordPlace.record_id) == rid)).all()
-        theirs = {_status(fields.get("extra")) for (fields,) in rows if isinstance(fields, dict)} - {""}
-        if theirs and mine not in theirs:
-            return f"the publisher lists them as {mine} / {sorted(theirs)[0]}"
-        return None
 
     def _curated_same(self, ukey: str) -> str | None:
         if not self.rules:

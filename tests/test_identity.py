@@ -366,17 +366,3 @@ def test_same_title_with_different_reference_numbers_are_different_documents(cat
     assert outcomes[:2] == ["new", "new"] and outcomes[2] != "new"  # the same guideline again ("cg 181" is CG181): no third record
     assert sorted(url_key(r.url) for r in records(catalogue_path)) == [url_key(published.url), url_key(update.url)]
 
-
-@pytest.mark.parametrize("first", ["published", "in development"])
-def test_a_guideline_in_development_is_not_the_published_guideline_of_the_same_title(catalogue_path, first):
-    title = "Cardiovascular disease: risk assessment and reduction, including lipid modification"
-    items = {"published": ("nice-published", Candidate(url="https://www.nice.org.uk/guidance/cg181", title=title, project_ref="CG181",
-                                                       extra={"status": ["Published"]})),
-             "in development": ("nice-in-development", Candidate(url="https://www.nice.org.uk/guidance/indevelopment/gid-ng10178",
-                                                                 title=title, extra={"status": ["In development"]}))}
-    catalogue.connect(catalogue_path).dispose()
-    for name in sorted(items, key=lambda n: n != first):  # one source after the other, each stored on its own
-        assert _upsert(catalogue_path, [items[name]]) == ["new"], name
-    again = Candidate(url="https://www.nice.org.uk/guidance/cg181/", title=title, project_ref="CG181", extra={"status": ["Published"]})
-    assert _upsert(catalogue_path, [("nice-again", again)]) != ["new"]  # the same status and reference: the same guideline
-    assert len(records(catalogue_path)) == 2
