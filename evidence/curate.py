@@ -7,12 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from evidence.classify.taxonomy import load_taxonomy
 from evidence.config import ConfigError
 from evidence.curation import Change, Correction, Curation, apply_change, curation_path, find_record, load_curation, save_curation
-from evidence.models import Record
+from evidence.models import Record, RecordPlace
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ class CurateResult:
     inclusion_reason: str | None
     dropped: bool = False
     entry: dict[str, Any] = field(default_factory=dict)
+    split: dict[str, str] = field(default_factory=dict)  # --not-same: each URL split off -> the record that holds it now
+    joined: list[str] = field(default_factory=list)  # --same-as: the records joined into this one
 
 
 def reapply(session: Session, record: Record, curation: Curation) -> None:
@@ -112,4 +114,11 @@ def identity(session: Session, record: Record, change: Change, curation: Curatio
     session.commit()
     log.info("curated identity of %s by %s: %s", record.id, change.by, entry.as_yaml())
     kept = session.get(Record, record.id) or record
-    return _result(kept, curation.path, entry)
+    result = _result(kept, curation.path, entry)
+    for url in change.not_same:
+        holder = session.exec(select(RecordPlace.record_id).where(RecordPlace.url_key == url_key(url))).first()
+        if holder:
+            result.split[canonical_url(url)] = holder
+    if change.same_as:
+        result.joined = [other.id]
+    return result

@@ -140,3 +140,7 @@ def curated(result: Any) -> None:
     level = result.evidence_level if result.evidence_level is not None else "none"
     say(f"Curated {result.record_id} ({what}: {result.path}); design {result.study_design}, level {level}, direction {result.direction}, "
         f"{result.inclusion or 'not screened'}.")
+    for url, holder in getattr(result, "split", {}).items():
+        say(f"Split off {url}: it is record {holder} now.")
+    for other in getattr(result, "joined", []):
+        say(f"Joined record {other} into {result.record_id}.")

@@ -225,10 +225,12 @@ def test_split_and_join_live_in_curation_yaml_and_survive_every_re_harvest(serve
     assert invoke("--db", fresh, *harvest[2:]).exit_code == 0
     assert sorted(r.url for r in records(fresh)) == sorted([merged.url, press])
     split = next(r for r in records(db) if r.url == press)
+    assert f"Split off {press}: it is record {split.id} now." in result.output  # the curator learns the new record's id
     bad = invoke("--db", db, "curate", merged.id, "--not-same", "https://elsewhere.example/x", "--curation", curation)
     assert bad.exit_code == 2 and "was not reached there" in bad.output
     Path(curation).write_text("", encoding="utf-8")
-    assert invoke("--db", db, "curate", merged.id, "--same-as", split.id, "--curation", curation, "--by", "bob").exit_code == 0
+    join = invoke("--db", db, "curate", merged.id, "--same-as", split.id, "--curation", curation, "--by", "bob")
+    assert join.exit_code == 0 and f"Joined record {split.id} into {merged.id}." in join.output, join.output
     assert len(records(db)) == 1
     assert invoke(*harvest).exit_code == 0
     (joined,) = records(db)
