@@ -215,7 +215,7 @@ class Curation:
         if not self.corrections:
             return None
         found = self.for_url(record.url)
-        if found is not None:
+        if found is not None or record in session.new:  # a record made by this harvest has no other place yet
             return found
         for url in session.exec(select(RecordPlace.url).where(RecordPlace.record_id == record.id).order_by(col(RecordPlace.url))).all():
             found = self.for_url(url)

@@ -131,10 +131,14 @@ def load(db: str, base_url: str = "", curation_file: str | Path | None = None, c
             tags = catalogue.all_tags(session, raw_evidence=True)  # decoded only for the record pages rendered
             places = catalogue.all_places(session)
             links: dict[str, list[dict[str, str]]] = {}
-            for rid, found in places.items():  # the places beyond the record's own URL (identity: catalogue.all_places)
-                for place in found[1:]:
+            shown: dict[str, list[dict[str, Any]]] = {}  # each record's places with a safe link, best first (each link checked once)
+            for rid, found in places.items():
+                for n, place in enumerate(found):
                     safe = safe_link(place["url"])
-                    if safe:
+                    if not safe:
+                        continue
+                    shown.setdefault(rid, []).append({"url": safe, "source": place["source"], "first_seen": place["first_seen"]})
+                    if n:  # the places beyond the record's own URL
                         links.setdefault(rid, []).append({"url": safe, "title": place["title"] or safe, "source_id": place["source"]})
             merged = sum(max(0, len(found) - 1) for found in places.values())  # documents merged into a record
             runs = catalogue.last_runs(session)
@@ -153,8 +157,7 @@ def load(db: str, base_url: str = "", curation_file: str | Path | None = None, c
         for tag in sorted(tags.get(record.id, ()), key=lambda t: (-t.confidence, t.tag)):
             grouped.setdefault(tag.kind, []).append(tag)
         row = _row(record, grouped, links.get(record.id, []))
-        row["places"] = [{"url": safe_link(p["url"]) or "", "source": p["source"], "first_seen": p["first_seen"]}
-                         for p in places.get(record.id, []) if safe_link(p["url"])]
+        row["places"] = shown.get(record.id, [])
         rows.append(row)
         direction = record.direction or "unclear"
         curation = row["curation"] or {}

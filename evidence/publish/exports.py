@@ -13,11 +13,13 @@ CSV_FIELDS = ["id", "title", "publisher", "authors", "published", "doc_type", "s
               "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
               "curated", "summary", "needs_review", "inclusion", "inclusion_reason", "withdrawn_on", "curated_by", "curator_note",
               "tag_confidence", "pairs", "tags_json", "pairs_json", "curation_json", "places"]
-# Record fields of the JSON download and `evidence export --format json` (the JSON Schema below describes them)
-OPEN_FIELDS = ("id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
-               "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
-               "curated", "summary", "money", "sample_size", "project_ref", "needs_review", "inclusion", "inclusion_reason",
-               "withdrawn", "withdrawn_on", "tags", "pairs", "curation")
+# Record fields of the JSON download and `evidence export --format json` (the JSON Schema below describes them): the
+# page row's own fields, then the tags, pairs and curation built from it
+ROW_FIELDS = ("id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
+              "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
+              "curated", "summary", "money", "sample_size", "project_ref", "needs_review", "inclusion", "inclusion_reason",
+              "withdrawn", "withdrawn_on")
+OPEN_FIELDS = (*ROW_FIELDS, "tags", "pairs", "curation")
 TAG_LISTS = {"intervention": "interventions", "outcome": "outcomes", "population": "populations"}
 PAIR_FIELDS = ("intervention", "outcome", "direction", "confidence", "phrase", "basis")
 CURATION_FIELDS = ("by", "updated", "note", "replaced", "removed", "added")
@@ -37,7 +39,7 @@ def open_record(row: dict[str, Any]) -> dict[str, Any]:
     """One record as open data: its fields, each tag with its confidence, direction and phrases, each
     intervention-outcome pair with its own direction, and the curator's marks and note."""
     out: dict[str, Any] = {}
-    for key in OPEN_FIELDS[:28]:
+    for key in ROW_FIELDS:
         value = row.get(key)
         out[key] = value.isoformat() if isinstance(value, (datetime, date)) else value
     out["curated"] = bool(out["curated"])
@@ -51,9 +53,9 @@ def open_record(row: dict[str, Any]) -> dict[str, Any]:
                     for p in row.get("pairs") or []]
     curation = row.get("curation")
     out["curation"] = {k: curation.get(k) for k in CURATION_FIELDS} if isinstance(curation, dict) else None
-    for key, value in row.items():  # fields other work adds to the rows (e.g. `places`) travel too
-        if key not in out and key in EXTRA_OPEN_FIELDS:
-            out[key] = value
+    for key in EXTRA_OPEN_FIELDS:  # fields other work adds to the rows (e.g. `places`) travel too
+        if key in row:
+            out[key] = row[key]
     return out
 
 
