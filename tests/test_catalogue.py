@@ -233,3 +233,32 @@ def test_a_304_touches_every_place_of_the_source_and_their_records(catalogue_pat
     (record,) = records(catalogue_path)
     assert str(seen["copies"]).startswith("2030") and not str(seen["dfe"]).startswith("2030")
     assert record.last_seen.year == 2030 and record.source_id == "dfe"  # the record is seen when any of its places is
+
+
+def test_new_record_is_the_record_the_constructor_makes(fresh_catalogue):
+    """The harvest's fast constructor (`new_record`) gives the same record as `Record(**values)`, defaults included,
+    stored and read back, and changed after it was stored; a missing or unknown field is refused."""
+    from evidence.models import Record, new_record, utcnow
+
+    now = utcnow()
+    values = {"url_key": "example.org/a", "title": "A report £", "title_key": "a report",
+              "source_id": "s", "first_seen": now, "last_seen": now, "authors": ["A. Author"], "extra": {"k": [1, "é"]},
+              "summary": "S", "published": "2020-01-02"}
+    with Session(fresh_catalogue.engine) as session:
+        slow, fast = Record(id="slow", url="https://example.org/a", **values), new_record(id="fast", url="https://example.org/b", **values)
+        fast.classification = {"set": "before the flush"}
+        slow.classification = {"set": "before the flush"}
+        session.add(slow)
+        session.add(fast)
+        session.commit()
+        fast.title = slow.title = "Changed after the commit"
+        session.add_all([slow, fast])
+        session.commit()
+    with Session(fresh_catalogue.engine) as session:
+        got = {r.id: {k: v for k, v in r.model_dump().items() if k not in ("id", "url")} for r in session.exec(select(Record)).all()}
+    assert got["fast"] == got["slow"]
+    assert got["fast"]["title"] == "Changed after the commit" and got["fast"]["machine"] == {} and got["fast"]["needs_review"] is True
+    with pytest.raises(TypeError, match="missing title"):
+        new_record(**{k: v for k, v in values.items() if k != "title"}, id="x", url="https://example.org/x")
+    with pytest.raises(TypeError, match="unknown titel"):
+        new_record(**values, id="x", url="https://example.org/x", titel="typo")
