@@ -59,6 +59,29 @@ def test_markup_text_loses_no_words():
     assert markup_text(None) == ""
 
 
+def test_markup_text_drops_scripts_and_styles_with_their_content():
+    """Feeds are parsed without feedparser's sanitizer (harvesters/feed.py): what a browser never shows is not text."""
+    assert markup_text("<p>Support <script>track('x')</script>worked</p><style>p { color: red }</style>") == "Support worked"
+    assert markup_text("<SCRIPT type='text/javascript'>\nvar a = 1 < 2;\n</SCRIPT>Findings") == "Findings"
+    assert markup_text("a <noscript>enable JavaScript</noscript>b") == "a b"
+
+
+def test_a_feed_entry_with_a_script_in_its_summary_keeps_only_its_text():
+    from evidence.config import Source
+    from evidence.fetch import Response
+    from evidence.harvesters import feed
+
+    body = ("<rss version='2.0'><channel><title>F</title><item><title>Mentoring &lt;b&gt;works&lt;/b&gt;</title>"
+            "<link>https://example.org/a</link><description>&lt;p&gt;An evaluation of mentoring for young people at risk of "
+            "exploitation.&lt;script&gt;document.write('x')&lt;/script&gt; Missing episodes fell.&lt;/p&gt;</description></item>"
+            "</channel></rss>").encode()
+    response = Response(url="https://example.org/feed", status=200, headers={"content-type": "application/rss+xml"}, body=body)
+    source = Source(id="f", name="F", kind="feed", url="https://example.org/feed", detail=False)
+    [candidate] = list(feed.entries(source, None, response))  # type: ignore[arg-type]
+    assert candidate.title == "Mentoring works"
+    assert candidate.summary == "An evaluation of mentoring for young people at risk of exploitation. Missing episodes fell."
+
+
 BANNER = ("<html><head><title>{title}</title>{head}</head><body><header><a class='content' href='/'>Site</a></header>"
           "<section><h1>Tell us what you think of GOV.UK</h1></section><main>{main}<p>{filler}</p></main></body></html>")
 FILLER = "Text of the page, long enough to be its main content. " * 4

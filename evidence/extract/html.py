@@ -166,6 +166,7 @@ JSON_LD_DOC_TYPES = {
 
 
 _TAG = re.compile(r"</?([A-Za-z][A-Za-z0-9]*)\b[^<>]*>")
+_HIDDEN = re.compile(r"<(script|style|noscript|template)\b[^>]*>.*?</\1\s*>", re.S | re.I)
 _BLOCK_TAGS = {"p", "h1", "h2", "h3", "h4", "h5", "h6", "br", "hr", "div", "li", "ul", "ol", "table", "tr", "td", "th", "dt", "dd",
                "blockquote", "section", "article", "abstract", "sec", "title"}
 
@@ -176,12 +177,14 @@ def markup_text(value: Any) -> str:
     Only real tags are markup: a `<` that starts no tag is a less-than sign ("p<0.05": an HTML parser reads it as
     the start of a processing instruction and drops the text up to the next `>`). Inline tags (<b>, <i>, <sup>)
     join their text to its neighbours ("10<sup>-8</sup>" is "10-8", "<b>Children's attachment</b>: ..." keeps its
-    colon in place); block tags (<p>, <h4>, <br>) separate. Entities are decoded once.
+    colon in place); block tags (<p>, <h4>, <br>) separate; scripts and styles are dropped with their content.
+    Entities are decoded once.
     """
     if not value:
         return ""
     text = str(value)
     if "<" in text:
+        text = _HIDDEN.sub(" ", text)  # what a browser never shows as text: scripts, styles
         text = _TAG.sub(lambda m: " " if m.group(1).lower() in _BLOCK_TAGS else "", text)
         text = re.sub(r"<!--.*?-->|<!\[CDATA\[|\]\]>", " ", text, flags=re.S)
     if "&" in text:

@@ -35,8 +35,11 @@ def parse(response: Response) -> Any:
     parsed = feedparser.parse(
         response.body,
         response_headers={"content-type": response.headers.get("content-type", "application/xml"), "content-location": response.url},
-        sanitize_html=True,
-        resolve_relative_uris=True,
+        # Neither pass is needed: entries are kept as plain text (`_plain` drops tags, scripts and styles), never as
+        # HTML, and no link is read from inside their content. Together they were 60% of parsing a feed; on 257 test
+        # and real feeds (680 entries) the text kept is the same but for one noise file's literal "<>" (bench/RESULTS.md).
+        sanitize_html=False,
+        resolve_relative_uris=False,
     )
     if parsed.get("bozo") and not parsed.entries:
         reason = str(parsed.get("bozo_exception") or "unknown error").splitlines()[0][:200]
