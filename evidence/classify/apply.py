@@ -1,13 +1,16 @@
 """Classification meets the catalogue: tag records, apply curation over the tags, reclassify, review."""
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlmodel import Session, col, select
 
 from evidence.catalogue import TagRows, canonical_url, replace_tags
-from evidence.classify import Classification, classify
+from evidence.classify import Classification
+from evidence.classify.ahead import Ahead, classify_inputs, record_inputs, usable
 from evidence.classify.design import EVIDENCE_LEVELS
 from evidence.config import Scope
 from evidence.curation import Correction, Curation, apply_correction, load_curation, restore_machine_values
@@ -17,6 +20,8 @@ from evidence.screen import screen_record
 KIND_OF_LIST = {"interventions": "intervention", "outcomes": "outcome", "populations": "population"}
 DOC_TYPE_FROM_DESIGN = {"commentary_or_news": "news", "guidance": "guidance"}
 
+log = logging.getLogger(__name__)
+
 
 def record_text(record: Record) -> str:
     """The text a record is classified on: its full text, else title and summary."""
@@ -25,16 +30,13 @@ def record_text(record: Record) -> str:
 
 def classify_record(record: Record, learned: bool = True) -> Classification:
     """Run the classifier over one record with its source's metadata (`record.extra`: GOV.UK document type,
-    publication types, NICE product types, registry fields, page metadata) and its doc_type and publisher."""
-    metadata = record.extra if isinstance(record.extra, dict) else {}
-    derived = (record.classification or {}).get("doc_type_derived") if isinstance(record.classification, dict) else None
-    doc_type = None if derived and record.doc_type == derived else record.doc_type  # never the classifier's own guess fed back
-    return classify(record_text(record), title=record.title, doc_type=doc_type, publisher=record.publisher, metadata=metadata,
-                    learned=learned)
+    publication types, NICE product types, registry fields, page metadata) and its doc_type and publisher
+    (never the classifier's own guess at the doc_type fed back: see `ahead.record_inputs`)."""
+    return classify_inputs(record_inputs(record), learned=learned)
 
 
 def apply_classification(session: Session, record: Record, result: Classification, correction: Correction | None,
-                         scope: Scope | None = None) -> TagRows:
+                         scope: Scope | None = None, verdict_of: Callable[[Record], dict[str, Any] | None] | None = None) -> TagRows:
     """Store a classification on a record, lay the curator's correction over it, screen it; returns the tag rows to write.
 
     `needs_review` comes from the classifier's calibrated confidence; a curator's check (any correction or
@@ -62,7 +64,7 @@ def apply_classification(session: Session, record: Record, result: Classificatio
     if correction is not None:
         apply_correction(record, tags, correction)  # a curator's coding clears needs_review (unless codings conflict)
     record.classification = {**(record.classification or {}), "needs_review": record.needs_review}
-    screen_record(record, scope, correction, previous)
+    screen_record(record, scope, correction, previous, verdict_of(record) if verdict_of is not None and scope is not None else None)
     session.add(record)
     return list(tags.values())
 
@@ -83,15 +85,48 @@ def _doc_type(record: Record, result: Classification) -> str | None:
     return DOC_TYPE_FROM_DESIGN.get(result.study_design)
 
 
-def classify_record_hook(curation: Curation | None = None, scope: Scope | None = None) -> Callable[[Session, Record], TagRows]:
+class RecordHook:
+    """The hook the harvest calls on every new or changed record: classified, curated, screened against `scope`.
+
+    `classify_ahead()` (the harvest enters it) starts a worker process that classifies and screens candidates ahead
+    of the storing (ahead.py); a record takes its result only when its inputs are exactly the ones classified there.
+    """
+
+    def __init__(self, curation: Curation, scope: Scope) -> None:
+        self.curation, self.scope = curation, scope
+        self.ahead: Ahead | None = None
+
+    def __call__(self, session: Session, record: Record) -> TagRows:
+        ahead = self.ahead
+        result = ahead.take(record) if ahead is not None else None
+        return apply_classification(session, record, result or classify_record(record), self.curation.for_record(session, record),
+                                    self.scope, ahead.verdict if ahead is not None and result is not None else None)
+
+    @contextmanager
+    def classify_ahead(self) -> Iterator[Ahead | None]:
+        """A worker classifying ahead for the length of a harvest, where it can help (None where it cannot)."""
+        why = usable()
+        if why is not None:
+            log.debug("classifying in the harvest's own process (%s)", why)
+            yield None
+            return
+        try:
+            self.ahead = Ahead(self.scope, _doc_type)
+        except Exception as exc:  # noqa: BLE001 - no worker (fork refused, memory): the harvest classifies here
+            log.warning("cannot start a worker to classify ahead (%s: %s); the harvest classifies in its own process",
+                        type(exc).__name__, exc)
+            yield None
+            return
+        try:
+            yield self.ahead
+        finally:
+            ahead, self.ahead = self.ahead, None
+            ahead.close()
+
+
+def classify_record_hook(curation: Curation | None = None, scope: Scope | None = None) -> RecordHook:
     """The hook the harvest calls on every new or changed record (classified, curated, screened against `scope`)."""
-    curation = curation if curation is not None else load_curation()
-    scope = scope or Scope()
-
-    def hook(session: Session, record: Record) -> TagRows:
-        return apply_classification(session, record, classify_record(record), curation.for_record(session, record), scope)
-
-    return hook
+    return RecordHook(curation if curation is not None else load_curation(), scope or Scope())
 
 
 def reclassify(session: Session, curation: Curation, batch: int = 500, scope: Scope | None = None) -> Iterator[int]:

@@ -21,13 +21,15 @@ from evidence.screen.rules import EXCLUDED, INCLUDED, TO_SCREEN, Verdict, screen
 __all__ = ["EXCLUDED", "INCLUDED", "TO_SCREEN", "Verdict", "screen_record"]
 
 
-def screen_record(record: Record, scope: Scope | None, correction: Correction | None, previous: dict[str, Any] | None = None) -> None:
+def screen_record(record: Record, scope: Scope | None, correction: Correction | None, previous: dict[str, Any] | None = None,
+                  verdict: dict[str, Any] | None = None) -> None:
     """Set record.inclusion and inclusion_reason: the curators' decision if any, else the scope's rules.
 
     With no scope (a command that does not read sources.yaml, such as `evidence curate`), the rules'
     verdict from the last harvest or reclassify (`previous`) is kept; without one the default scope applies.
+    `verdict` is the scope's verdict on these very fields when it is known already (screened ahead, classify/ahead.py).
     """
-    rules = (previous or {}).get("rules") if scope is None else None
+    rules = (previous or {}).get("rules") if scope is None else verdict
     if not isinstance(rules, dict) or "decision" not in rules:
         rules = screen_fields(scope or Scope(), record.title, record.summary, record.text, record.doc_type, record.published).as_dict()
     decision, why = correction.inclusion() if correction is not None else (None, "")
