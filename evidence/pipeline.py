@@ -27,7 +27,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from evidence import catalogue
+from evidence import catalogue, offload
 from evidence.config import Source
 from evidence.fetch import Fetcher, FetchError
 from evidence.harvesters import HarvestItem, SourceError, harvester_for
@@ -94,8 +94,10 @@ def harvest_lock(db: str) -> Iterator[None]:
         handle.truncate()
         handle.write(str(os.getpid()))
         handle.flush()
+        offload.keep_from_workers(handle.fileno())
         yield
     finally:
+        offload.keep_from_workers(handle.fileno(), keep=False)
         handle.close()
 
 
@@ -111,6 +113,7 @@ def _advisory_lock(db: str) -> Iterator[None]:
         connection = engine.connect()
     except SQLAlchemyError as exc:
         raise catalogue.CatalogueError(f"cannot open catalogue {catalogue.shown_url(db)}: {catalogue.error_reason(exc)}") from None
+    socket: int | None = None
     try:
         if not connection.execute(text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}).scalar():
             holder = connection.execute(text(
@@ -120,12 +123,25 @@ def _advisory_lock(db: str) -> Iterator[None]:
             pid = holder.removeprefix(LOCK_NAME) if holder.startswith(LOCK_NAME) else "another process"
             raise HarvestLocked(f"another harvest (pid {pid}) is writing to {catalogue.shown_url(db)}; wait for it to finish")
         connection.commit()  # the lock is the session's, not the transaction's: nothing stays open beside it
+        socket = _socket_of(connection)
+        if socket is not None:
+            offload.keep_from_workers(socket)
         yield
     finally:
+        if socket is not None:
+            offload.keep_from_workers(socket, keep=False)
         try:
             connection.close()  # ends the session, and with it the lock
         finally:
             engine.dispose()
+
+
+def _socket_of(connection: Any) -> int | None:
+    """The descriptor of a PostgreSQL connection's socket (psycopg and psycopg2 both give `fileno()`)."""
+    try:
+        return int(connection.connection.dbapi_connection.fileno())
+    except (AttributeError, TypeError, ValueError, OSError):
+        return None
 
 
 def harvest_running(db: str) -> bool:

@@ -71,10 +71,10 @@ def test_a_feed_entry_with_a_script_in_its_summary_keeps_only_its_text():
     from evidence.fetch import Response
     from evidence.harvesters import feed
 
-    body = ("<rss version='2.0'><channel><title>F</title><item><title>Mentoring &lt;b&gt;works&lt;/b&gt;</title>"
-            "<link>https://example.org/a</link><description>&lt;p&gt;An evaluation of mentoring for young people at risk of "
-            "exploitation.&lt;script&gt;document.write('x')&lt;/script&gt; Missing episodes fell.&lt;/p&gt;</description></item>"
-            "</channel></rss>").encode()
+    body = (b"<rss version='2.0'><channel><title>F</title><item><title>Mentoring &lt;b&gt;works&lt;/b&gt;</title>"
+            b"<link>https://example.org/a</link><description>&lt;p&gt;An evaluation of mentoring for young people at risk of "
+            b"exploitation.&lt;script&gt;document.write('x')&lt;/script&gt; Missing episodes fell.&lt;/p&gt;</description></item>"
+            b"</channel></rss>")
     response = Response(url="https://example.org/feed", status=200, headers={"content-type": "application/rss+xml"}, body=body)
     source = Source(id="f", name="F", kind="feed", url="https://example.org/feed", detail=False)
     [candidate] = list(feed.entries(source, None, response))  # type: ignore[arg-type]

@@ -5,6 +5,7 @@ import email.utils
 import json
 from pathlib import Path
 
+import feedparser
 import pytest
 from conftest import config_of, make_fetcher, records, run, shared_path
 from sqlmodel import Session, select
@@ -248,11 +249,15 @@ def test_feedparser_expectations_hold_for_the_fields_we_store():
         if not claims:
             continue
         headers = {k.lower(): v for k, v in (expectation.get("http_headers") or {}).items()} or {"content-type": "application/xml"}
+        body = (root / expectation["path"]).read_bytes()
         try:
-            parsed = feed.parse(Response(url="http://127.0.0.1/feed", status=200, headers=headers, body=(root / expectation["path"]).read_bytes()))
+            parsed = feed.parse(Response(url="http://127.0.0.1/feed", status=200, headers=headers, body=body))
         except SourceError:
             continue  # refused (entity declarations): nothing stored, so nothing to compare
-        namespace = {**parsed, "entries": parsed.entries, "feed": parsed.feed}
+        # feedparser's expectations are of its sanitised HTML; the harvester parses without the sanitizer and keeps
+        # plain text, so the expectation is checked on feedparser's own call and the candidate against its value
+        reference = feedparser.parse(body, response_headers={"content-location": "http://127.0.0.1/feed", **headers})
+        namespace = {**reference, "entries": reference.entries, "feed": reference.feed}
         assert eval(expectation["expect"], {}, namespace), expectation  # noqa: S307 - feedparser's own test expressions
         entry = parsed.entries[0]
         candidate = feed.from_entry(source, entry, feed.entry_link(entry) or "http://127.0.0.1/entry")

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
+from evidence import offload
 from evidence.classify import Classification, classify
 from evidence.config import Scope
 from evidence.models import Candidate, Record
@@ -99,6 +100,7 @@ class Ahead:
         self.used = 0
         self.missed = 0
         self._pool.submit(_alive).result(timeout=WAIT_S)  # fork now, before the harvest's threads start
+        offload.use(self._pool)  # the harvesters' threads parse there too (feeds)
 
     def submit(self, source_id: str, items: Iterable[Any]) -> None:
         """Send a source's candidates to the worker (called as each harvester finishes, from its thread)."""
@@ -166,6 +168,7 @@ class Ahead:
 
     def close(self) -> None:
         """Stop the worker (at the end of the harvest, or when it failed)."""
+        offload.use(None)
         with self._lock:
             pool, self._pool = self._pool, None
             self._waiting.clear()
@@ -191,6 +194,7 @@ def _start_worker(parent: int, scope: Scope, doc_type_of: Any) -> None:
         pass
     if os.getppid() != parent:  # the harvest died before the signal was set
         os._exit(1)
+    offload.close_private_fds()  # the harvest's lock file and lock connection are the harvest's alone
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.freeze()  # what it inherited is never collected here: its collections go over its own objects, not the harvest's heap
     _WORKER.update(scope=scope, doc_type_of=doc_type_of)
