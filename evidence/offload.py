@@ -21,19 +21,20 @@ T = TypeVar("T")
 WAIT_S = 120.0  # longest wait for the worker's answer before the thread does the work itself
 
 _pool: Executor | None = None
+_busy: Callable[[], bool] | None = None  # whether the worker is behind already (then the work is done here)
 _private_fds: set[int] = set()  # descriptors a worker must not keep open (see `keep_from_workers`)
 
 
-def use(pool: Executor | None) -> None:
-    """Register the harvest's worker (None when it stops)."""
-    global _pool
-    _pool = pool
+def use(pool: Executor | None, busy: Callable[[], bool] | None = None) -> None:
+    """Register the harvest's worker (None when it stops); `busy` says when it has more waiting than it can take."""
+    global _pool, _busy
+    _pool, _busy = pool, busy
 
 
 def call(fn: Callable[..., T], *args: Any) -> T:
     """`fn(*args)`, in the worker process when there is one. What `fn` raises is raised here either way."""
-    pool = _pool
-    if pool is not None:
+    pool, busy = _pool, _busy
+    if pool is not None and not (busy is not None and busy()):  # a worker behind: the two processes share the work
         try:
             future = pool.submit(fn, *args)
         except RuntimeError:  # shut down, or broken: do it here

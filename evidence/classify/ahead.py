@@ -39,6 +39,7 @@ from evidence.models import Candidate, Record
 log = logging.getLogger(__name__)
 
 CHUNK = 40  # candidates a task: small enough that the first record stored waits little for its result
+BACKLOG = 8  # chunks waiting in the worker beyond which the harvest's threads parse in their own process (`behind`)
 WAIT_S = 120.0  # longest wait for one chunk (a worker that stops answering is given up and the harvest classifies here)
 
 Inputs = tuple[str, str, "str | None", "str | None", dict[str, Any]]  # text, title, doc_type, publisher, metadata
@@ -100,7 +101,7 @@ class Ahead:
         self.used = 0
         self.missed = 0
         self._pool.submit(_alive).result(timeout=WAIT_S)  # fork now, before the harvest's threads start
-        offload.use(self._pool)  # the harvesters' threads parse there too (feeds)
+        offload.use(self._pool, self.behind)  # the harvesters' threads parse there too (feeds), unless it is behind
 
     def submit(self, source_id: str, items: Iterable[Any]) -> None:
         """Send a source's candidates to the worker (called as each harvester finishes, from its thread)."""
@@ -118,6 +119,12 @@ class Ahead:
                     return
                 for candidate in chunk:
                     self._waiting[(url_key(candidate.url), source_id)] = future
+
+    def behind(self) -> bool:
+        """Whether the worker has more chunks waiting than BACKLOG: the storing would wait for it, so work that could go
+        either way (parsing a feed) is done in the harvest's own process."""
+        with self._lock:
+            return len({id(f) for f in self._waiting.values() if not f.done()}) > BACKLOG
 
     def take(self, record: Record) -> Classification | None:
         """The worker's classification of this record's place, when it classified exactly these inputs (else None)."""
