@@ -98,6 +98,8 @@ class Ahead:
         self._lock = threading.Lock()
         self._waiting: dict[tuple[str, str], Future[list[tuple[tuple[str, str], Result]]]] = {}
         self._ready: dict[tuple[str, str], Result] = {}
+        self._by_source: dict[str, list[tuple[str, str]]] = {}  # the keys each source sent (for `forget`)
+        self._chunks: set[Future[Any]] = set()  # the chunks the worker has not answered yet (for `behind`)
         self.used = 0
         self.missed = 0
         self._pool.submit(_alive).result(timeout=WAIT_S)  # fork now, before the harvest's threads start
@@ -117,14 +119,19 @@ class Ahead:
                     future = self._pool.submit(_classify_chunk, source_id, chunk)
                 except RuntimeError:  # the pool broke or shut down: this process classifies
                     return
+                self._chunks.add(future)
+                future.add_done_callback(self._chunks.discard)
+                keys = self._by_source.setdefault(source_id, [])
                 for candidate in chunk:
-                    self._waiting[(url_key(candidate.url), source_id)] = future
+                    key = (url_key(candidate.url), source_id)
+                    self._waiting[key] = future
+                    keys.append(key)
 
     def behind(self) -> bool:
         """Whether the worker has more chunks waiting than BACKLOG: the storing would wait for it, so work that could go
         either way (parsing a feed) is done in the harvest's own process."""
         with self._lock:
-            return len({id(f) for f in self._waiting.values() if not f.done()}) > BACKLOG
+            return len(self._chunks) > BACKLOG
 
     def take(self, record: Record) -> Classification | None:
         """The worker's classification of this record's place, when it classified exactly these inputs (else None)."""
@@ -147,10 +154,9 @@ class Ahead:
     def forget(self, source_id: str) -> None:
         """Drop what is left of a stored source's results (places merged elsewhere, items the catalogue had)."""
         with self._lock:
-            for key in [k for k in self._ready if k[1] == source_id]:
-                del self._ready[key]
-            for key in [k for k in self._waiting if k[1] == source_id]:
-                del self._waiting[key]
+            for key in self._by_source.pop(source_id, []):
+                self._ready.pop(key, None)
+                self._waiting.pop(key, None)
 
     def _result(self, key: tuple[str, str]) -> Result | None:
         result = self._ready.pop(key, None)
@@ -179,6 +185,7 @@ class Ahead:
         with self._lock:
             pool, self._pool = self._pool, None
             self._waiting.clear()
+            self._by_source.clear()
         self._ready.clear()
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)

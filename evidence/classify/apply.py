@@ -24,8 +24,8 @@ log = logging.getLogger(__name__)
 
 
 def record_text(record: Record) -> str:
-    """The text a record is classified on: its full text, else title and summary."""
-    return record.text or f"{record.title}\n\n{record.summary or ''}"
+    """The text a record is classified on: its full text, else title and summary (`ahead.record_inputs`)."""
+    return record_inputs(record)[0]
 
 
 def classify_record(record: Record, learned: bool = True) -> Classification:
