@@ -316,9 +316,15 @@ def record_id(title: str, key: str) -> str:
     return f"{slugify(title)}-{hashlib.sha1(key.encode('utf-8')).hexdigest()[:8]}"
 
 
+_HASHED_FIELDS = tuple(name for name in Candidate.__dataclass_fields__ if name != "extra")
+
+
 def content_hash(candidate: Candidate) -> str:
-    """A hash of every harvested field, to tell a changed document from an unchanged one."""
-    fields = {k: v for k, v in asdict(candidate).items() if k != "extra"}
+    """A hash of every harvested field, to tell a changed document from an unchanged one.
+
+    The fields are read as they are, not copied through `dataclasses.asdict` (which deep-copies every list and
+    mapping): a candidate holds no nested dataclass, so the JSON hashed, and the hash, are the same."""
+    fields = {name: getattr(candidate, name) for name in _HASHED_FIELDS}
     return hashlib.sha256(json.dumps(fields, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 

@@ -235,6 +235,20 @@ def test_a_304_touches_every_place_of_the_source_and_their_records(catalogue_pat
     assert record.last_seen.year == 2030 and record.source_id == "dfe"  # the record is seen when any of its places is
 
 
+def test_content_hash_is_the_hash_stored_catalogues_hold():
+    """Every stored place keeps the content hash of what it gave: a different hash for the same candidate would make
+    every document read as changed at the next harvest. The digest is pinned to the one the catalogue has always
+    stored (a sha256 of the fields but `extra`, as sorted JSON)."""
+    candidate = Candidate(url="https://www.gov.uk/government/publications/x", title="Fostering in England 2022", authors=["A. B"],
+                          published="2022-11-10", summary="S", links=[{"url": "https://a/b.pdf", "title": "PDF", "type": "pdf"}],
+                          money=[{"amount": 1.5, "currency": "GBP", "context": "c"}], sample_size=12, extra={"k": [1, 2]})
+    assert catalogue.content_hash(candidate) == "300aa3d841acb53d355ae75596b139612c7bcc9fdf0f76759c57ff02b69fe4ee"
+    candidate.extra = {"other": True}  # source metadata is not part of the hash
+    assert catalogue.content_hash(candidate) == "300aa3d841acb53d355ae75596b139612c7bcc9fdf0f76759c57ff02b69fe4ee"
+    candidate.links[0]["title"] = "The PDF"
+    assert catalogue.content_hash(candidate) != "300aa3d841acb53d355ae75596b139612c7bcc9fdf0f76759c57ff02b69fe4ee"
+
+
 def test_new_record_is_the_record_the_constructor_makes(fresh_catalogue):
     """The harvest's fast constructor (`new_record`) gives the same record as `Record(**values)`, defaults included,
     stored and read back, and changed after it was stored; a missing or unknown field is refused."""
