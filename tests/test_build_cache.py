@@ -142,7 +142,7 @@ def rebuild_both(db: str, tmp_path: Path, change: str, jobs: int = 1) -> tuple[d
     CHANGES[change](db, tmp_path)
     base_url = "https://example.org/moved" if change == "base URL change" else BASE_URL
     later = FIRST + timedelta(days=1, minutes=7)
-    setattr(build, "now_utc", lambda: later)
+    build.now_utc = lambda: later
     build.build_site(db, cached, base_url, jobs=jobs)
     build.build_site(db, clean, base_url, jobs=jobs, cache=False)
     return site_files(cached), site_files(clean)

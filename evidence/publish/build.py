@@ -41,6 +41,7 @@ from evidence.classify.taxonomy import load_taxonomy
 from evidence.config import ConfigError
 from evidence.extract import safe_link
 from evidence.models import HarvestRun, Record
+from evidence.publish.cache import CACHE_DIR, BuildCache, code_digest, digest, is_text, is_text_list
 from evidence.publish.evidence_map import (
     EXCLUDED,
     NO_EFFECT,
@@ -64,7 +65,6 @@ from evidence.publish.exports import (
     ris_entry,
     safe_json,
 )
-from evidence.publish.cache import CACHE_DIR, BuildCache, code_digest, digest, is_text, is_text_list
 from evidence.publish.feeds import FEED_SIZE, atom_feed
 from evidence.publish.ratings import FLAG, SCALE, date_ratings, rate_all, ratings_json
 
