@@ -319,11 +319,12 @@ class Catalogue:
     # -- publish -----------------------------------------------------------------------------------
 
     def build(self, out: str | Path, base_url: str | None = None, *, search: bool = True, jobs: int | None = None,
-              force: bool = False, curation_file: str | Path | None = None, config: Config | None = None) -> SiteReport:
+              force: bool = False, curation_file: str | Path | None = None, config: Config | None = None,
+              cache: bool = True) -> SiteReport:
         """Build the static site into `out`, then its search index (Pagefind) unless `search` is False.
 
         A site that has records is never pruned down to none (an empty catalogue is more often a wrong --db than
-        the truth) unless `force` is given."""
+        the truth) unless `force` is given. `cache` False: reuse nothing of the last build (the same files, made again)."""
         from evidence.publish.build import STATE_FILE, build_site
         from evidence.publish.search import SearchUnavailable, index_site
 
@@ -333,7 +334,8 @@ class Catalogue:
         if total == 0 and published and not force:
             raise ConfigError(f"{out}: the site shows {published} records but catalogue {catalogue.shown_url(self.db)} has none, "
                               "so building would remove every record page; check --db (or EVIDENCE_DB), or pass --force")
-        report = SiteReport(build_site(self.db, Path(out), base_url, jobs, curation_file=curation_file, config=config))
+        report = SiteReport(build_site(self.db, Path(out), base_url, jobs, curation_file=curation_file, config=config,
+                                            cache=cache))
         if search:
             try:
                 report.search_pages = index_site(Path(out))

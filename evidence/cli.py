@@ -478,13 +478,14 @@ def agreement(ctx: click.Context, fmt: str, curation_file: str | None) -> None:
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None, metavar="N",
               help="Processes rendering record pages and downloads on large sites [default: one per CPU core, at most 4].")
 @click.option("--force", is_flag=True, help="Build even when the catalogue is empty and the site in --out has records (it removes them).")
+@click.option("--no-cache", is_flag=True, help="Reuse nothing of the last build (its cache in --out/.evidence-cache): make every page and download again.")
 @click.option("--curation", "curation_file", default=None, metavar="FILE", type=click.Path(exists=True, dir_okay=False),
               help="Curators' decisions: the method page then shows their agreement (Cohen's kappa per field).")
 @config_option("The sources file: the sources page names each source, its publisher, kind and query (skipped when the "
                "default file is absent).")
 @click.pass_context
 def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, jobs: int | None, force: bool,
-          curation_file: str | None, config_path: str) -> None:
+          no_cache: bool, curation_file: str | None, config_path: str) -> None:
     """Build the static site: evidence map, intervention and record pages, search, feeds, downloads.
 
     Links are relative, so the folder works opened from disk or served under any path. A rebuild
@@ -495,6 +496,7 @@ def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, j
       evidence build
       evidence build --out public --base-url https://example.org/evidence
       evidence build --no-search --jobs 1      # quick look, one process
+      evidence build --no-cache                # make everything again, reusing nothing of the last build
       evidence build --curation curation.yaml  # with the curators' agreement on the method page
       evidence build --config team/sources.yaml  # the sources page describes the sources of that file
     """
@@ -511,7 +513,7 @@ def build(ctx: click.Context, out: str, base_url: str | None, no_search: bool, j
     config = load_config(config_path) if given or Path(config_path).is_file() else None  # a named file must exist
     with open_catalogue(ctx) as cat:
         report = cat.build(Path(out), base_url, search=not no_search, jobs=jobs, force=force, curation_file=curation_file,
-                           config=config)
+                           config=config, cache=not no_cache)
     b = report.build
     terminal.say(f"Built {b.pages} pages for {b.records} records into {out}: {b.written} files written, "
                  f"{b.unchanged} unchanged, {b.removed} removed; {len(b.added)} new records since the last build.")

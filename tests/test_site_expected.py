@@ -25,10 +25,11 @@ from site_fixture import TAXONOMY, make_catalogue  # noqa: E402
 
 from evidence import __version__  # noqa: E402
 from evidence.publish.build import STATE_FILE, build_site  # noqa: E402
+from evidence.publish.cache import CACHE_DIR  # noqa: E402
 
 EXPECTED = Path(__file__).parent / "expected_site"
 BASE_URL = "https://example.org/evidence"
-NOT_COMPARED = ("static/", STATE_FILE)
+NOT_COMPARED = ("static/", STATE_FILE, CACHE_DIR + "/")
 REGENERATE = "PYTHONPATH=$PWD python3 tests/test_site_expected.py"
 
 

@@ -9,6 +9,7 @@ makes the absolute URLs that feeds and the sitemap need.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import heapq
 import json
@@ -40,6 +41,7 @@ from evidence.classify.taxonomy import load_taxonomy
 from evidence.config import ConfigError
 from evidence.extract import safe_link
 from evidence.models import HarvestRun, Record
+from evidence.publish.cache import CACHE_DIR, BuildCache, code_digest, digest, is_text, is_text_list
 from evidence.publish.evidence_map import (
     EXCLUDED,
     NO_EFFECT,
@@ -54,12 +56,14 @@ from evidence.publish.evidence_map import (
 from evidence.publish.exports import (
     CATALOGUE_SCHEMA,
     bibtex_entry,
+    csv_header,
+    csv_line,
     export,
+    json_document,
+    loads_json,
     open_record,
     ris_entry,
     safe_json,
-    to_bibtex,
-    to_ris,
 )
 from evidence.publish.feeds import FEED_SIZE, atom_feed
 from evidence.publish.ratings import FLAG, SCALE, date_ratings, rate_all, ratings_json
@@ -311,6 +315,16 @@ def _common(data: SiteData) -> dict[str, Any]:
             "scale_version": SCALE_VERSION}
 
 
+def site_salt(data: SiteData) -> str:
+    """What every page and cached piece is also made from: the templates, the publishing code, the taxonomy, the base URL."""
+    return template_digest() + code_digest() + data.taxonomy_version + "|" + (data.base_url or "")
+
+
+def record_keys(digests: dict[str, str]) -> dict[str, str]:
+    """Record id -> the digest of its page row (from plan's digests): the key of its cached pieces."""
+    return {path[len("records/"):-len(".html")]: d for path, d in digests.items()}
+
+
 def plan(data: SiteData, previous: dict[str, str] | None, out: Path | None) -> tuple[list[dict[str, Any]], set[str], dict[str, str]]:
     """Which record pages to render: (rows to render, paths kept as they are, every record page's digest).
 
@@ -318,7 +332,7 @@ def plan(data: SiteData, previous: dict[str, str] | None, out: Path | None) -> t
     previous build, and whose file still exists, is kept without rendering it again.
     """
     previous = previous or {}
-    salt = template_digest() + data.taxonomy_version + (data.base_url or "")
+    salt = site_salt(data)
     todo, kept, digests = [], set(), {}
     for row in data.rows:
         path = f"records/{row['id']}.html"
@@ -331,10 +345,13 @@ def plan(data: SiteData, previous: dict[str, str] | None, out: Path | None) -> t
     return todo, kept, digests
 
 
-def render(data: SiteData, env: Environment | None = None, record_pages: Iterable[str] = ()) -> dict[str, bytes]:
+def render(data: SiteData, env: Environment | None = None, record_pages: Iterable[str] = (),
+           cache: BuildCache | None = None, keys: dict[str, str] | None = None) -> dict[str, bytes]:
     """The site's pages, feeds, sitemap and static files (not the record pages, see render_record; nor the
-    downloads, see downloads): path -> bytes. `record_pages` (their paths) go into the sitemap."""
+    downloads, see downloads): path -> bytes. `record_pages` (their paths) go into the sitemap. With `cache` (and
+    `keys`, record id -> its row's digest), list rows and feeds made from the same inputs are reused."""
     env = env or environment()
+    keys = keys or {}
     files: dict[str, bytes] = {}
     common = _common(data)
 
@@ -347,7 +364,26 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
     listed = data.listed
     row_template = env.get_template("_record_row.html")
     # Record rows appear on many list pages one level down: render each once and reuse it.
-    row_html = {r["id"]: Markup(row_template.render(row=r, root="../")) for r in data.rows}
+    row_html = {}
+    for r in data.rows:
+        key = keys.get(r["id"])
+        html = cache.get(f"row:{key}", is_text) if cache is not None and key else None
+        if html is None:
+            html = row_template.render(row=r, root="../")
+            if cache is not None and key:
+                cache.put(f"row:{key}", html)
+        row_html[r["id"]] = Markup(html)
+
+    def feed(title: str, feed_url: str, page_url: str, entries: list[dict[str, Any]]) -> bytes:
+        if cache is None:
+            return atom_feed(title, feed_url, page_url, entries)
+        key = "feed:" + digest(repr((title, feed_url, page_url, entries)))  # entries: plain dicts of text, lists, datetimes
+        text = cache.get(key, is_text)
+        if text is None:
+            text = atom_feed(title, feed_url, page_url, entries).decode("utf-8")
+            cache.put(key, text)
+        return text.encode("utf-8")
+
     common["row_html"] = row_html
     level_counts = {level: sum(1 for r in listed if r["evidence_level"] == level) for level in (5, 4, 3, 2, 1, 0)}
     off_scale = sum(1 for r in listed if r["evidence_level"] is None)
@@ -368,7 +404,7 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
         page(cell.href, "cell.html", cell=cell, rating=cell.rating, scale=SCALE, flag=FLAG,
              study_rows=[_finding_row(e, rows_by_id, record_cells, because) for e in cell.study_entries],
              context_rows=[_finding_row(e, rows_by_id, record_cells, because) for e in cell.context_entries])
-        files[cell.feed] = atom_feed(f"New evidence: {data.interventions[i].label} and {data.outcomes[o].label}",
+        files[cell.feed] = feed(f"New evidence: {data.interventions[i].label} and {data.outcomes[o].label}",
                                      f"{base}/{cell.feed}", f"{base}/{cell.href}",
                                      _newest_arrivals([rows_by_id[e.record.id] for e in cell.entries], data))
     on_intervention: dict[str, list[dict[str, Any]]] = {i: [] for i in data.interventions}
@@ -404,10 +440,10 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
     # A server answers any missing path with this page, at any depth: its links start from the site's root (the
     # base URL's path, or the server's root: `evidence serve` and GitHub Pages' user sites).
     page("404.html", "404.html", root=(urlsplit(data.base_url).path.rstrip("/") + "/") if data.base_url else "/")
-    files["feeds/all.xml"] = atom_feed("New evidence on child sexual exploitation", f"{base}/feeds/all.xml", f"{base}/index.html",
+    files["feeds/all.xml"] = feed("New evidence on child sexual exploitation", f"{base}/feeds/all.xml", f"{base}/index.html",
                                        _newest_arrivals(listed, data))
     for intervention, term in data.interventions.items():
-        files[f"feeds/{intervention}.xml"] = atom_feed(f"New evidence: {term.label}", f"{base}/feeds/{intervention}.xml",
+        files[f"feeds/{intervention}.xml"] = feed(f"New evidence: {term.label}", f"{base}/feeds/{intervention}.xml",
                                                        f"{base}/interventions/{intervention}.html",
                                                        _newest_arrivals(on_intervention[intervention], data))
     if data.base_url:  # a sitemap holds absolute URLs only: without --base-url there is none to give
@@ -428,21 +464,34 @@ def catalogue_export(data: SiteData, fmt: str) -> str:
     return export(export_rows(data.rows), fmt, open_data_meta(data))
 
 
-def downloads(data: SiteData, citations: dict[str, tuple[str, str]] | None = None) -> dict[str, bytes]:
+def downloads(data: SiteData, citations: dict[str, tuple[str, str]] | None = None, cache: BuildCache | None = None,
+              keys: dict[str, str] | None = None) -> dict[str, bytes]:
     """The open-data downloads: the catalogue as CSV, JSON (with its JSON Schema), RIS and BibTeX, the map and
-    the ratings as JSON. `citations` (record id -> RIS, BibTeX entry) is filled in, for record pages rendered after."""
+    the ratings as JSON. `citations` (record id -> RIS, BibTeX entry) is filled in, for record pages rendered after.
+    With `cache` (and `keys`, record id -> its row's digest), a record's four entries made from the same row are reused:
+    byte for byte what `export` makes (catalogue_export), one record at a time."""
     files: dict[str, bytes] = {}
     meta = open_data_meta(data)
-    open_rows = export_rows(data.rows)
-    files["downloads/catalogue.csv"] = export(open_rows, "csv", meta).encode("utf-8")
-    files["downloads/catalogue.json"] = export(open_rows, "json", meta).encode("utf-8")
-    files["downloads/catalogue.schema.json"] = (json.dumps(CATALOGUE_SCHEMA, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    keys = keys or {}
     citations = {} if citations is None else citations
-    for row in data.rows:  # each record's citations, made once for its page and the downloads
-        if row["id"] not in citations:
-            citations[row["id"]] = (ris_entry(row), bibtex_entry(row))
-    files["downloads/catalogue.ris"] = to_ris(open_rows, {i: c[0] for i, c in citations.items()}).encode("utf-8")
-    files["downloads/catalogue.bib"] = to_bibtex(open_rows, {i: c[1] for i, c in citations.items()}).encode("utf-8")
+    valid = is_text_list(4)
+    entries = []  # each record's CSV line, JSON object, RIS and BibTeX entry
+    for row in data.rows:
+        key = keys.get(row["id"])
+        entry = cache.get(key, valid) if cache is not None and key else None
+        if entry is None:
+            open_row = open_record(row)
+            ris, bib = citations.get(row["id"]) or (ris_entry(row), bibtex_entry(row))
+            entry = [csv_line(open_row), safe_json(open_row), ris, bib]
+            if cache is not None and key:
+                cache.put(key, entry)
+        citations[row["id"]] = (entry[2], entry[3])  # made once for its page and the downloads
+        entries.append(entry)
+    files["downloads/catalogue.csv"] = (csv_header() + "".join(e[0] for e in entries)).encode("utf-8")
+    files["downloads/catalogue.json"] = json_document([e[1] for e in entries], meta).encode("utf-8")
+    files["downloads/catalogue.schema.json"] = (json.dumps(CATALOGUE_SCHEMA, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    files["downloads/catalogue.ris"] = "\n".join(e[2] for e in entries).encode("utf-8")
+    files["downloads/catalogue.bib"] = "\n".join(e[3] for e in entries).encode("utf-8")
     labels = {k: v.label for k, v in {**data.interventions, **data.outcomes}.items()}
     small_meta = {k: meta[k] for k in ("generator", "built_at", "scale_version", "taxonomy_version")}
     files["downloads/map.json"] = _json_lines(map_json(data.cells, labels, small_meta, LEVEL_NAMES, DESIGN_LABELS), "cells")
@@ -526,9 +575,10 @@ class Background:
     forked worker processes start on them at once, while this process renders the other pages; otherwise
     they run here, on wait()."""
 
-    def __init__(self, rows: list[dict[str, Any]], data: SiteData, env: Environment, folder: SiteFolder, jobs: int) -> None:
+    def __init__(self, rows: list[dict[str, Any]], data: SiteData, env: Environment, folder: SiteFolder, jobs: int,
+                 cache: BuildCache | None = None, keys: dict[str, str] | None = None) -> None:
         global _JOB
-        _JOB = (data, env, _common(data), str(folder.root), {}, folder.stamp, folder.previous_stamps)
+        _JOB = (data, env, _common(data), str(folder.root), {}, folder.stamp, folder.previous_stamps, cache, keys)
         self.rows = rows
         self.pool: Any = None
         self.pending: list[Any] = []
@@ -562,19 +612,21 @@ class Background:
 
 
 def _write_downloads() -> tuple[int, int, list[str], dict[str, str]]:
-    data, _env, _common_context, root, citations, stamp, previous_stamps = _JOB
-    files = downloads(data, citations)
+    data, _env, _common_context, root, citations, stamp, previous_stamps, cache, keys = _JOB
+    files = downloads(data, citations, cache, keys)
     written, stamps = 0, {}
     for rel, content in files.items():
         wrote, shown = put_stamped(root, rel, content, stamp, previous_stamps.get(rel))
         written += wrote
         if shown:
             stamps[rel] = shown
+    if cache is not None:
+        cache.save()  # here, by the process that filled it (a worker, when there are several)
     return written, len(files) - written, list(files), stamps
 
 
 def _render_records(rows: list[dict[str, Any]]) -> tuple[int, int, list[str], dict[str, str]]:
-    data, env, common, root, citations, _stamp, _previous = _JOB
+    data, env, common, root, citations, _stamp, _previous, _cache, _keys = _JOB
     template = env.get_template("record.html")
     written = 0
     for row in rows:
@@ -589,10 +641,7 @@ def _render_records(rows: list[dict[str, Any]]) -> tuple[int, int, list[str], di
 
 def _evidence(text: str | None) -> list[dict[str, Any]]:
     """A tag's evidence (its JSON text as stored): the phrases, each with a "phrase" key."""
-    try:
-        phrases = json.loads(text or "[]")
-    except ValueError:
-        return []
+    phrases = loads_json(text or "[]", [])
     return [p for p in phrases if isinstance(p, dict) and "phrase" in p] if isinstance(phrases, list) else []
 
 
@@ -673,11 +722,11 @@ class SiteFolder:
         return rel
 
     def prune(self, produced: set[str], report: BuildReport) -> None:
-        """Remove the files the site no longer has (but keep search's index and the build state)."""
+        """Remove the files the site no longer has (but keep search's index, the build state and the build cache)."""
         root = str(self.root)
         for folder, dirs, names in os.walk(root):
             rel_folder = os.path.relpath(folder, root)
-            if rel_folder == "pagefind" or rel_folder.startswith("pagefind/"):
+            if rel_folder in ("pagefind", CACHE_DIR) or rel_folder.startswith(("pagefind/", CACHE_DIR + "/")):
                 dirs.clear()
                 continue
             for name in names:
@@ -720,12 +769,23 @@ def _put(root: str, rel: str, data: bytes, only_if_same: bool = False) -> bool:
 
 
 def build_site(db: str, out: str | Path, base_url: str | None = None, jobs: int | None = None,
-               curation_file: str | Path | None = None, config: Any = None) -> BuildReport:
+               curation_file: str | Path | None = None, config: Any = None, cache: bool = True) -> BuildReport:
     """Build the whole site into `out` from the catalogue at `db` (record pages rendered by `jobs` processes;
     default: one per CPU core, at most 4). With `curation_file`, the method page shows the curators' agreement; with
-    `config` (a read sources.yaml), the sources page gives each source's name, publisher, kind and query."""
-    jobs = default_jobs() if jobs is None else max(1, jobs)
-    out = Path(out)
+    `config` (a read sources.yaml), the sources page gives each source's name, publisher, kind and query. With `cache`
+    False, nothing of the last build is reused (every page and download made again; see evidence.publish.cache): the
+    files are the same bytes either way."""
+    collecting = gc.isenabled()
+    gc.disable()  # the build makes ~10^6 small dicts and lists and no garbage cycles worth a collection (a third of a rebuild)
+    try:
+        return _build_site(db, Path(out), base_url, default_jobs() if jobs is None else max(1, jobs), curation_file, config, cache)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _build_site(db: str, out: Path, base_url: str | None, jobs: int, curation_file: str | Path | None, config: Any,
+                cache: bool) -> BuildReport:
     data = load(db, base_url or "", curation_file, config)
     previous = _read_state(out)
     all_ratings = [*data.ratings.values(), *(c.rating for c in data.cells.values() if c.rating is not None)]
@@ -737,13 +797,17 @@ def build_site(db: str, out: str | Path, base_url: str | None = None, jobs: int 
     changed = [(key.partition("|")[0], key.partition("|")[2], before[key][0], now[0]) for key, now in rating_dates.items()
                if previous is not None and key in before and before[key][0] != now[0]]
     env = environment()
-    todo, kept, digests = plan(data, (previous or {}).get("pages"), out)
+    todo, kept, digests = plan(data, (previous or {}).get("pages") if cache else None, out)
+    salt = site_salt(data)
+    keys = record_keys(digests)
+    download_cache = BuildCache(out, "downloads", salt, enabled=cache)
+    page_cache = BuildCache(out, "pages", salt, enabled=cache)
     folder = SiteFolder(out, data.built_at, (previous or {}).get("stamps") or {})
     for name in ("records", "downloads"):  # before the workers fork: they write into both
         folder.folder(name)
-    background = Background(todo, data, env, folder, jobs)  # workers start on the record pages and downloads now
+    background = Background(todo, data, env, folder, jobs, download_cache, keys)  # workers start on the record pages and downloads now
     try:
-        files = render(data, env, digests)
+        files = render(data, env, digests, page_cache, keys)
         rows_by_id = {r["id"]: r for r in data.rows}
         files["changes.html"] = env.get_template("changes.html").render(
             root="", path="changes.html", **_common(data), first_build=previous is None,
@@ -758,6 +822,7 @@ def build_site(db: str, out: str | Path, base_url: str | None = None, jobs: int 
     report.written += written
     report.unchanged += unchanged + len(kept)
     folder.stamps.update(stamps)
+    page_cache.save()
     folder.prune({*files, *digests, *download_paths}, report)
     state = json.dumps({"records": sorted(rows_by_id), "rating_dates": rating_dates, "pages": digests,
                         "stamps": {k: v for k, v in folder.stamps.items() if k in files or k in download_paths}}, sort_keys=True).encode()

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+import orjson
+
 CSV_FIELDS = ["id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
               "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
               "curated", "summary", "needs_review", "inclusion", "inclusion_reason", "withdrawn_on", "curated_by", "curator_note",
@@ -25,13 +27,21 @@ PAIR_FIELDS = ("intervention", "outcome", "direction", "confidence", "phrase", "
 CURATION_FIELDS = ("by", "updated", "note", "replaced", "removed", "added")
 
 
+def loads_json(text: str, default: Any) -> Any:
+    """JSON text decoded (orjson, or json for what orjson refuses: NaN, integers over 64 bits), or `default`."""
+    try:
+        return orjson.loads(text)
+    except ValueError:
+        try:
+            return json.loads(text)
+        except ValueError:
+            return default
+
+
 def _phrases(evidence: Any) -> list[str]:
     """A tag's phrases from its evidence (the JSON text the catalogue keeps, or the list itself)."""
     if isinstance(evidence, str):
-        try:
-            evidence = json.loads(evidence or "[]")
-        except ValueError:
-            return []
+        evidence = loads_json(evidence or "[]", [])
     return [str(p["phrase"]) for p in evidence if isinstance(p, dict) and p.get("phrase")] if isinstance(evidence, list) else []
 
 
@@ -144,22 +154,34 @@ def _csv_cell(value: Any) -> str:
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
     """CSV with one row per record (lists joined with '; ')."""
+    return csv_header() + "".join(csv_line(row) for row in rows)
+
+
+def csv_header() -> str:
+    """The CSV download's first line: the column names."""
+    return ",".join(CSV_FIELDS) + "\n"  # the names need no quoting
+
+
+def csv_line(row: dict[str, Any]) -> str:
+    """One open-data record as its CSV line (the same text csv.DictWriter writes for it in a whole file)."""
+    flat = _csv_row(row)
+    cells = [_csv_cell(flat.get(k)) for k in CSV_FIELDS[:-1]]
+    cells.append(_csv_cell([p.get("url", "") for p in row.get("places") or []]))  # every URL the document was reached at
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_FIELDS, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        flat = _csv_row(row)
-        cells = {k: _csv_cell(flat.get(k)) for k in CSV_FIELDS}
-        cells["places"] = _csv_cell([p.get("url", "") for p in row.get("places") or []])  # every URL the document was reached at
-        writer.writerow(cells)
+    csv.writer(out, lineterminator="\n").writerow(cells)
     return out.getvalue()
 
 
 def to_json(rows: list[dict[str, Any]], meta: dict[str, Any]) -> str:
     """JSON: {"meta": ..., "records": [...]}, one record a line (readable, diffable, and written by json's C encoder,
     which an indent would turn off), with < > & escaped so it is safe inside HTML too."""
-    records = ",\n".join(safe_json(row) for row in rows)
-    return f'{{"meta": {safe_json(meta)},\n"records": [\n{records}\n]}}\n'
+    return json_document([safe_json(row) for row in rows], meta)
+
+
+def json_document(records: list[str], meta: dict[str, Any]) -> str:
+    """The JSON download from its records' JSON texts (safe_json of each open-data record)."""
+    joined = ",\n".join(records)
+    return f'{{"meta": {safe_json(meta)},\n"records": [\n{joined}\n]}}\n'
 
 
 def safe_json(data: Any, indent: int | None = None, compact: bool = False) -> str:

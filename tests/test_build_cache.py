@@ -1,0 +1,231 @@
+"""The build cache: a rebuild that reuses the last build's pieces writes the same bytes as a build that reuses none.
+
+Each test builds the fixture site, copies the folder (so both copies share the last build's state: the known records,
+rating dates and time stamps), changes the catalogue, then rebuilds one copy with the cache and the other with
+`cache=False` (`evidence build --no-cache`), and compares every file but the cache itself. Every change is also run
+with the cache's keys broken on purpose (record pieces keyed by record id alone, feeds by their title alone, no salt):
+the comparison must then fail, so each test can fail.
+"""
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import delete, update
+
+sys.path.insert(0, str(Path(__file__).parent))
+from site_fixture import TAXONOMY, make_catalogue  # noqa: E402
+
+from evidence import catalogue  # noqa: E402
+from evidence.cli import cli  # noqa: E402
+from evidence.models import Record, RecordPlace, RecordTag  # noqa: E402
+from evidence.publish import build, cache  # noqa: E402
+from evidence.publish.cache import CACHE_DIR  # noqa: E402
+
+BASE_URL = "https://example.org/evidence"
+FIRST = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def site_db(catalogue_path: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("EVIDENCE_TAXONOMY", str(TAXONOMY))
+    monkeypatch.setenv("EVIDENCE_MODEL", str(tmp_path / "no-model.json"))
+    monkeypatch.setattr(build, "now_utc", lambda: FIRST)
+    return make_catalogue(catalogue_path)
+
+
+def site_files(out: Path) -> dict[str, bytes]:
+    """Every file of a built site but the build cache (path -> bytes)."""
+    return {p.relative_to(out).as_posix(): p.read_bytes() for p in sorted(out.rglob("*"))
+            if p.is_file() and not p.relative_to(out).as_posix().startswith(CACHE_DIR + "/")}
+
+
+def execute(db: str, *statements: Any) -> None:
+    engine = catalogue.connect(db, create=False)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(statement)
+    finally:
+        engine.dispose()
+
+
+def new_record(db: str, tmp_path: Path) -> None:
+    now = FIRST + timedelta(hours=1)
+    execute(db, Record.__table__.insert().values(  # type: ignore[attr-defined]
+        id="one-more-z9", url="https://example.org/one-more", url_key="example.org/one-more", title="One more trial",
+        title_key="one more trial", source_id="source-a", first_seen=now, last_seen=now, content_hash="x", authors=[],
+        links=[], money=[], extra={}, summary="A new trial of outreach.", text="", study_design="rct", evidence_level=4,
+        direction="positive", curated=False, inclusion="included",
+        classification={"pairs": [{"intervention": "outreach", "outcome": "offending", "direction": "positive", "confidence": 0.7,
+                                   "phrase": "Outreach cut offending.", "start": 0, "end": 1, "basis": "sentence"}]}),
+        RecordTag.__table__.insert().values(record_id="one-more-z9", kind="intervention", tag="outreach",  # type: ignore[attr-defined]
+                                            confidence=0.9, direction=None, evidence=[], curated=False))
+
+
+def changed_title(db: str, tmp_path: Path) -> None:
+    execute(db, update(Record).where(Record.id == "rct-foster-care-two-b2").values(title="A second trial, retitled"))
+
+
+def changed_tag(db: str, tmp_path: Path) -> None:
+    execute(db, update(RecordTag).where(RecordTag.record_id == "rct-foster-care-one-a1", RecordTag.tag == "family-therapy")
+            .values(tag="outreach", evidence=[{"phrase": "outreach workers", "start": 0, "end": 16}]))
+
+
+def changed_pair(db: str, tmp_path: Path) -> None:
+    engine = catalogue.connect(db, create=False)
+    with engine.connect() as conn:
+        classification = conn.execute(Record.__table__.select().where(Record.id == "outreach-before-after-c3")).one().classification  # type: ignore[attr-defined]
+    engine.dispose()
+    classification["pairs"][0]["direction"] = "no_effect"
+    execute(db, update(Record).where(Record.id == "outreach-before-after-c3").values(classification=classification))
+
+
+def curation_change(db: str, tmp_path: Path) -> None:
+    execute(db, update(Record).where(Record.id == "outreach-before-after-c3").values(
+        curated=True, needs_review=False, study_design="quasi_experimental", evidence_level=3,
+        classification={"curation": {"by": "alice", "updated": "2024-06-01T10:00:00", "note": "checked the method", "set": ["study_design"]},
+                        "pairs": [{"intervention": "outreach", "outcome": "offending", "direction": "positive", "confidence": 0.8,
+                                   "phrase": "Offending fell after outreach began.", "start": 0, "end": 1, "basis": "curator"}]}))
+
+
+def deleted_record(db: str, tmp_path: Path) -> None:
+    execute(db, delete(RecordTag).where(RecordTag.record_id == "rct-foster-care-one-a1"),
+            delete(RecordPlace).where(RecordPlace.record_id == "rct-foster-care-one-a1"),
+            delete(Record).where(Record.id == "rct-foster-care-one-a1"))
+
+
+def withdrawn_record(db: str, tmp_path: Path) -> None:
+    execute(db, update(Record).where(Record.id == "rct-foster-care-two-b2").values(
+        extra={"withdrawn": "Superseded.", "withdrawn_at": "2024-05-20T09:00:00.000+00:00"}))
+
+
+def excluded_record(db: str, tmp_path: Path) -> None:
+    execute(db, update(Record).where(Record.id == "outreach-before-after-c3").values(
+        inclusion="excluded", classification={"screening": {"curator": {"decision": "exclude"}}}))
+
+
+def template_change(db: str, tmp_path: Path) -> None:
+    templates = tmp_path / "templates"
+    shutil.copytree(build.TEMPLATES, templates)
+    row = templates / "_record_row.html"
+    row.write_text(row.read_text(encoding="utf-8").replace("<", "<!-- a template edit -->\n<", 1), encoding="utf-8")
+    pytest.MonkeyPatch().setattr(build, "TEMPLATES", templates)  # undone by the fixture below
+
+
+CHANGES: dict[str, Callable[[str, Path], None]] = {
+    "new record": new_record, "changed title": changed_title, "changed tag": changed_tag, "changed pair": changed_pair,
+    "curation change": curation_change, "deleted record": deleted_record, "withdrawn record": withdrawn_record,
+    "excluded record": excluded_record, "template change": template_change, "base URL change": lambda db, tmp_path: None,
+}
+
+
+@pytest.fixture(autouse=True)
+def _restore_templates() -> Any:
+    templates = build.TEMPLATES
+    yield
+    build.TEMPLATES = templates
+
+
+def rebuild_both(db: str, tmp_path: Path, change: str, jobs: int = 1) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """(files of the cached rebuild, files of the clean rebuild) after `change`."""
+    cached, clean = tmp_path / "cached", tmp_path / "clean"
+    build.build_site(db, cached, BASE_URL, jobs=jobs)
+    build.build_site(db, cached, BASE_URL, jobs=jobs)  # a second, unchanged build: the cache as a rebuild leaves it
+    shutil.copytree(cached, clean)
+    CHANGES[change](db, tmp_path)
+    base_url = "https://example.org/moved" if change == "base URL change" else BASE_URL
+    later = FIRST + timedelta(days=1, minutes=7)
+    build.now_utc = lambda: later
+    build.build_site(db, cached, base_url, jobs=jobs)
+    build.build_site(db, clean, base_url, jobs=jobs, cache=False)
+    return site_files(cached), site_files(clean)
+
+
+def differences(a: dict[str, bytes], b: dict[str, bytes]) -> list[str]:
+    return sorted(rel for rel in set(a) | set(b) if a.get(rel) != b.get(rel))
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_a_cached_rebuild_is_byte_identical_to_a_clean_one(site_db, tmp_path, change):
+    cached, clean = rebuild_both(site_db, tmp_path, change)
+    assert not differences(cached, clean)
+    assert len(cached) > 30
+
+
+@pytest.fixture
+def broken_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cache's keys without what the pieces are made from: record pieces by id, feeds by title, no salt."""
+    monkeypatch.setattr(build, "record_keys", lambda digests: {p[len("records/"):-len(".html")]: p for p in digests})
+    monkeypatch.setattr(build, "digest", lambda text: text.split("'")[1])  # repr((title, ...)): the title alone
+    monkeypatch.setattr(build, "site_salt", lambda data: "no salt")
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_the_comparison_catches_a_cache_key_that_leaves_out_an_input(site_db, tmp_path, change, broken_keys):
+    cached, clean = rebuild_both(site_db, tmp_path, change)
+    assert differences(cached, clean), "with broken keys the cached rebuild should have shown stale pieces"
+
+
+def test_the_worker_processes_fill_and_use_the_cache(site_db, tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "PARALLEL_FROM", 1)  # the fixture's 5 records, rendered by forked workers
+    cached, clean = rebuild_both(site_db, tmp_path, "changed title", jobs=2)
+    assert not differences(cached, clean)
+    assert (tmp_path / "cached" / CACHE_DIR / "downloads.cache").is_file()
+
+
+def test_a_rebuild_makes_again_only_the_changed_records_pieces(site_db, tmp_path, monkeypatch):
+    out = tmp_path / "site"
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    made: list[str] = []
+    real = build.open_record
+    monkeypatch.setattr(build, "open_record", lambda row: made.append(row["id"]) or real(row))
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    assert made == []
+    changed_title(site_db, tmp_path)
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    assert made == ["rct-foster-care-two-b2"]
+    build.build_site(site_db, out, BASE_URL, jobs=1, cache=False)
+    assert len(made) == 1 + 5
+
+
+@pytest.mark.parametrize("damage", [b"", b"{not json", b'{"salt": 1, "pieces": []}', b"\xff\xfe\x00garbage", "right salt, wrong pieces"])
+def test_a_damaged_cache_is_a_clean_build(site_db, tmp_path, damage):
+    out, clean = tmp_path / "site", tmp_path / "clean"
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    for path in (out / CACHE_DIR).glob("*.cache"):
+        if damage == "right salt, wrong pieces":
+            document = cache.orjson.loads(path.read_bytes())
+            path.write_bytes(cache.orjson.dumps({"salt": document["salt"], "pieces": {k: 5 for k in document["pieces"]}}))
+        else:
+            path.write_bytes(damage)  # type: ignore[arg-type]
+    shutil.copytree(out, clean)
+    changed_title(site_db, tmp_path)
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    build.build_site(site_db, clean, BASE_URL, jobs=1, cache=False)
+    assert not differences(site_files(out), site_files(clean))
+    build.build_site(site_db, out, BASE_URL, jobs=1)  # and the cache is whole again
+    assert {p.name for p in (out / CACHE_DIR).glob("*.cache")} == {"downloads.cache", "pages.cache"}
+
+
+def test_an_unreadable_cache_folder_is_a_clean_build(site_db, tmp_path):
+    out = tmp_path / "site"
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    shutil.rmtree(out / CACHE_DIR)
+    (out / CACHE_DIR).write_text("a file where the folder was")  # nothing can be read or written there
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    assert (out / "downloads" / "catalogue.csv").is_file()
+
+
+def test_evidence_build_no_cache(site_db, tmp_path):
+    out = tmp_path / "site"
+    for flags in ([], ["--no-cache"]):
+        result = CliRunner().invoke(cli, ["--db", site_db, "build", "--out", str(out), "--no-search", *flags], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    assert (out / CACHE_DIR / "downloads.cache").is_file()
