@@ -229,3 +229,20 @@ def test_evidence_build_no_cache(site_db, tmp_path):
         result = CliRunner().invoke(cli, ["--db", site_db, "build", "--out", str(out), "--no-search", *flags], catch_exceptions=False)
         assert result.exit_code == 0, result.output
     assert (out / CACHE_DIR / "downloads.cache").is_file()
+
+
+def test_the_salt_changes_with_code_outside_the_publishing_package(tmp_path, monkeypatch):
+    """Pages use labels, levels and links defined outside evidence/publish (classify/design.py...): an edit there
+    must make the cache's pieces again, as an edit of the publishing code does."""
+    from evidence.publish import cache
+
+    package = tmp_path / "evidence"
+    (package / "publish").mkdir(parents=True)
+    (package / "classify").mkdir()
+    (package / "publish" / "cache.py").write_text("# publishing\n")
+    (package / "classify" / "design.py").write_text("LABEL = 'Systematic review'\n")
+    monkeypatch.setattr(cache, "__file__", str(package / "publish" / "cache.py"))
+    before = cache.code_digest()
+    assert cache.code_digest() == before
+    (package / "classify" / "design.py").write_text("LABEL = 'Systematic review (of studies)'\n")
+    assert cache.code_digest() != before

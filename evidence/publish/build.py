@@ -316,7 +316,7 @@ def _common(data: SiteData) -> dict[str, Any]:
 
 
 def site_salt(data: SiteData) -> str:
-    """What every page and cached piece is also made from: the templates, the publishing code, the taxonomy, the base URL."""
+    """What every page and cached piece is also made from: the templates, the package's code, the taxonomy, the base URL."""
     return template_digest() + code_digest() + data.taxonomy_version + "|" + (data.base_url or "")
 
 
