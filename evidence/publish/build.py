@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,7 +41,7 @@ from evidence.classify.taxonomy import load_taxonomy
 from evidence.config import ConfigError
 from evidence.extract import safe_link
 from evidence.models import HarvestRun, Record
-from evidence.publish.cache import CACHE_DIR, BuildCache, code_digest, digest, is_text, is_text_list
+from evidence.publish.cache import CACHE_DIR, BuildCache, code_digest, digest, is_text, is_text_list, piece
 from evidence.publish.evidence_map import (
     EXCLUDED,
     NO_EFFECT,
@@ -325,14 +325,15 @@ def record_keys(digests: dict[str, str]) -> dict[str, str]:
     return {path[len("records/"):-len(".html")]: d for path, d in digests.items()}
 
 
-def plan(data: SiteData, previous: dict[str, str] | None, out: Path | None) -> tuple[list[dict[str, Any]], set[str], dict[str, str]]:
+def plan(data: SiteData, previous: dict[str, str] | None, out: Path | None,
+         salt: str | None = None) -> tuple[list[dict[str, Any]], set[str], dict[str, str]]:
     """Which record pages to render: (rows to render, paths kept as they are, every record page's digest).
 
     A record page whose inputs (its row, the taxonomy, the templates and the base URL) hash as in the
     previous build, and whose file still exists, is kept without rendering it again.
     """
     previous = previous or {}
-    salt = site_salt(data)
+    salt = salt if salt is not None else site_salt(data)
     todo, kept, digests = [], set(), {}
     for row in data.rows:
         path = f"records/{row['id']}.html"
@@ -367,22 +368,12 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
     row_html = {}
     for r in data.rows:
         key = keys.get(r["id"])
-        html = cache.get(f"row:{key}", is_text) if cache is not None and key else None
-        if html is None:
-            html = row_template.render(row=r, root="../")
-            if cache is not None and key:
-                cache.put(f"row:{key}", html)
-        row_html[r["id"]] = Markup(html)
+        row_html[r["id"]] = Markup(piece(cache, key and f"row:{key}", is_text, partial(row_template.render, row=r, root="../")))
 
     def feed(title: str, feed_url: str, page_url: str, entries: list[dict[str, Any]]) -> bytes:
-        if cache is None:
-            return atom_feed(title, feed_url, page_url, entries)
-        key = "feed:" + digest(repr((title, feed_url, page_url, entries)))  # entries: plain dicts of text, lists, datetimes
-        text = cache.get(key, is_text)
-        if text is None:
-            text = atom_feed(title, feed_url, page_url, entries).decode("utf-8")
-            cache.put(key, text)
-        return text.encode("utf-8")
+        # entries: plain dicts of text, lists and datetimes, whose repr is canonical
+        key = "feed:" + digest(repr((title, feed_url, page_url, entries))) if cache is not None else None
+        return piece(cache, key, is_text, lambda: atom_feed(title, feed_url, page_url, entries).decode("utf-8")).encode("utf-8")
 
     common["row_html"] = row_html
     level_counts = {level: sum(1 for r in listed if r["evidence_level"] == level) for level in (5, 4, 3, 2, 1, 0)}
@@ -476,15 +467,14 @@ def downloads(data: SiteData, citations: dict[str, tuple[str, str]] | None = Non
     citations = {} if citations is None else citations
     valid = is_text_list(4)
     entries = []  # each record's CSV line, JSON object, RIS and BibTeX entry
+
+    def make(row: dict[str, Any]) -> list[str]:
+        open_row = open_record(row)
+        ris, bib = citations.get(row["id"]) or (ris_entry(row), bibtex_entry(row))
+        return [csv_line(open_row), safe_json(open_row), ris, bib]
+
     for row in data.rows:
-        key = keys.get(row["id"])
-        entry = cache.get(key, valid) if cache is not None and key else None
-        if entry is None:
-            open_row = open_record(row)
-            ris, bib = citations.get(row["id"]) or (ris_entry(row), bibtex_entry(row))
-            entry = [csv_line(open_row), safe_json(open_row), ris, bib]
-            if cache is not None and key:
-                cache.put(key, entry)
+        entry = piece(cache, keys.get(row["id"]), valid, partial(make, row))
         citations[row["id"]] = (entry[2], entry[3])  # made once for its page and the downloads
         entries.append(entry)
     files["downloads/catalogue.csv"] = (csv_header() + "".join(e[0] for e in entries)).encode("utf-8")
@@ -797,8 +787,8 @@ def _build_site(db: str, out: Path, base_url: str | None, jobs: int, curation_fi
     changed = [(key.partition("|")[0], key.partition("|")[2], before[key][0], now[0]) for key, now in rating_dates.items()
                if previous is not None and key in before and before[key][0] != now[0]]
     env = environment()
-    todo, kept, digests = plan(data, (previous or {}).get("pages") if cache else None, out)
-    salt = site_salt(data)
+    salt = site_salt(data)  # reads the package's code: once a build
+    todo, kept, digests = plan(data, (previous or {}).get("pages") if cache else None, out, salt)
     keys = record_keys(digests)
     download_cache = BuildCache(out, "downloads", salt, enabled=cache)
     page_cache = BuildCache(out, "pages", salt, enabled=cache)

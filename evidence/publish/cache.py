@@ -90,6 +90,18 @@ class BuildCache:
                 pass
 
 
+def piece(cache: BuildCache | None, key: str | None, valid: Callable[[Any], bool], make: Callable[[], Any]) -> Any:
+    """The piece under `key` in `cache` if it has one that passes `valid`, else `make()`'s, kept under `key` for the
+    next build (without a cache or a key: made, not kept)."""
+    if cache is None or not key:
+        return make()
+    value = cache.get(key, valid)
+    if value is None:
+        value = make()
+        cache.put(key, value)
+    return value
+
+
 def is_text_list(size: int) -> Callable[[Any], bool]:
     """A check for a piece that is a list of `size` strings."""
     return lambda value: isinstance(value, list) and len(value) == size and all(isinstance(v, str) for v in value)

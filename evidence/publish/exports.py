@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-import orjson
+from evidence.catalogue import from_json
 
 CSV_FIELDS = ["id", "title", "publisher", "authors", "published", "doc_type", "study_design", "evidence_level", "direction",
               "confidence", "interventions", "outcomes", "populations", "url", "doi", "source_id", "first_seen", "last_seen",
@@ -28,14 +28,11 @@ CURATION_FIELDS = ("by", "updated", "note", "replaced", "removed", "added")
 
 
 def loads_json(text: str, default: Any) -> Any:
-    """JSON text decoded (orjson, or json for what orjson refuses: NaN, integers over 64 bits), or `default`."""
+    """JSON text decoded as the catalogue decodes its JSON columns (`catalogue.from_json`), or `default`."""
     try:
-        return orjson.loads(text)
-    except ValueError:
-        try:
-            return json.loads(text)
-        except ValueError:
-            return default
+        return from_json(text)
+    except ValueError:  # both decoders' errors are ValueErrors
+        return default
 
 
 def _phrases(evidence: Any) -> list[str]:
