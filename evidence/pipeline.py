@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Text, cast, update
+from sqlalchemy import Text, bindparam, cast, update
+from sqlalchemy import select as core_select
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DataError, IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
@@ -277,9 +278,13 @@ def _note(result: SourceResult, line: str) -> None:
 
 def waiting_for_page(session: Session, source_id: str) -> set[str]:
     """URL keys of this source's records stored from a feed's or listing's fields, whose own page has not answered yet."""
-    rows = session.exec(select(Record.url_key).where(Record.source_id == source_id,  # type: ignore[call-overload]
-                                                     cast(Record.extra, Text).like('%"detail_error"%'))).all()
-    return set(rows)
+    return {key for (key,) in session.connection().execute(_WAITING_FOR_PAGE, {"source": source_id})}
+
+
+_WAITING_FOR_PAGE = core_select(col(Record.url_key)).where(col(Record.source_id) == bindparam("source"),
+                                                           cast(Record.extra, Text).like('%"detail_error"%'))
+# A run's outcome: the values are the SET clause, bound at execution (built once: every source's store ends with it)
+_FINISH_RUN = update(HarvestRun).where(col(HarvestRun.id) == bindparam("run_id"))
 
 
 def _completed_before(session: Session, candidate: Candidate) -> bool:
@@ -450,13 +455,9 @@ def _store_each(session: Session, source: Source, items: list[HarvestItem], resu
 
 
 def _finish(session: Session, run_id: int, result: SourceResult) -> None:
-    run = session.get(HarvestRun, run_id)
-    if run is None:
-        return
-    run.finished_at = utcnow()
-    run.status = result.status
-    run.message = catalogue.storable(result.message)  # reasons may quote harvested text
-    for name in ("fetched", "new", "updated", "unchanged", "errors"):
-        setattr(run, name, getattr(result, name))
-    run.item_errors = catalogue.storable(result.item_errors)
-    session.add(run)
+    """Write the run's outcome: one UPDATE (no load of the row: an all-304 source's store is a few statements)."""
+    session.connection().execute(_FINISH_RUN, {
+        "run_id": run_id, "finished_at": utcnow(), "status": result.status,
+        "message": catalogue.storable(result.message),  # reasons may quote harvested text
+        "fetched": result.fetched, "new": result.new, "updated": result.updated, "unchanged": result.unchanged,
+        "errors": result.errors, "item_errors": catalogue.storable(result.item_errors)})
