@@ -57,7 +57,7 @@ def make_catalogue(db: str, n: int, seed: int = 7) -> None:
             "published": f"{rng.randint(2010, 2026)}-{rng.randint(1, 12):02d}", "doc_type": "research_report",
             "summary": ("A synthetic summary of a study of support for young people at risk of sexual exploitation, "
                         "describing the service, the measures used and what changed. ") * 4,
-            "text": "", "links": [], "money": [], "extra": {}, "source_id": f"source-{i % 15}", "first_seen": seen, "last_seen": seen,
+            "text": "", "links": [], "money": [], "extra": {}, "source_id": f"source-{i % 15}", "first_seen": seen,
             "content_hash": str(i), "study_design": design, "evidence_level": EVIDENCE_LEVELS[design],
             "direction": rng.choice(DIRECTIONS), "confidence": round(rng.random(), 2), "classification": {"rationale_offsets": []},
             "curated": False, "inclusion": "included", "needs_review": rng.random() < 0.3,
@@ -162,7 +162,7 @@ def run(n: int, pelican: bool = False, pelican_max: int = 10_000, server: str | 
             now = datetime.now(UTC)
             conn.execute(insert(Record), [{"id": "one-more", "url": "https://example.org/one-more", "url_key": "example.org/one-more",
                                            "title": "One more record", "title_key": "one more record", "source_id": "source-0",
-                                           "first_seen": now, "last_seen": now, "content_hash": "x", "authors": [], "links": [],
+                                           "first_seen": now, "content_hash": "x", "authors": [], "links": [],
                                            "money": [], "extra": {}, "classification": {}, "summary": "", "text": "",
                                            "study_design": "rct", "evidence_level": 4, "direction": "positive", "curated": False}])
             conn.execute(insert(RecordTag), [{"record_id": "one-more", "kind": "intervention", "tag": "foster-care", "confidence": 0.9,

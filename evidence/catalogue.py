@@ -557,7 +557,6 @@ class MatchIndex:
 class StoreBatch:
     """Writes gathered while storing one source, flushed in bulk (see `flush_batch`)."""
 
-    seen: list[str] = field(default_factory=list)  # ids whose last_seen becomes now
     places_seen: list[PlaceKey] = field(default_factory=list)  # unchanged places whose last_seen becomes now
     new_places: dict[PlaceKey, dict[str, Any]] = field(default_factory=dict)  # place rows to insert (after their records)
     tags: dict[str, TagRows] = field(default_factory=dict)  # record id -> its tag rows (replacing the old)
@@ -596,7 +595,6 @@ def upsert(
         return "unchanged"
     batch.stored.add(pkey)
     if known_place is not None and known_place[1] == digest:
-        batch.seen.append(known_place[0])
         batch.places_seen.append(pkey)
         outcome = "unchanged"
     else:
@@ -624,7 +622,7 @@ def _store_place(session: Session, candidate: Candidate, source_id: str, now: da
     if rid is None:
         url = canonical_url(candidate.url)
         record = new_record(id=index.free_id(record_id(candidate.title, ukey)), url=url, url_key=ukey, title_key=title_key(candidate.title),
-                        source_id=source_id, first_seen=now, last_seen=now, content_hash=digest, **_fields(candidate))
+                        source_id=source_id, first_seen=now, content_hash=digest, **_fields(candidate))
         session.add(record)
         row = _place_row(candidate, source_id, now, record.id, "first", digest)
         batch.new_places[pkey] = row
@@ -654,8 +652,6 @@ def _store_place(session: Session, candidate: Candidate, source_id: str, now: da
     stored = session.get(Record, rid)
     assert stored is not None, rid
     record = stored
-    record.last_seen = now
-    session.add(record)
     if top == pkey:
         if record.content_hash == digest and record.url_key == ukey:
             return "updated" if how != "url" else "unchanged"
@@ -700,16 +696,13 @@ def _take_place(session: Session, record: Record, key: PlaceKey, index: MatchInd
 
 
 def flush_batch(session: Session, batch: StoreBatch, now: datetime) -> None:
-    """Write a batch: new places (after their records), last_seen of unchanged records and places, and each
+    """Write a batch: new places (after their records), last_seen of unchanged places, and each
     re-classified record's tags."""
     session.flush()
     if batch.new_places:
         rows = list(batch.new_places.values())
         for start in range(0, len(rows), 500):
             session.exec(insert(RecordPlace), params=rows[start : start + 500])  # type: ignore[call-overload]
-    for start in range(0, len(batch.seen), 500):
-        chunk = batch.seen[start : start + 500]
-        session.exec(update(Record).where(Record.id.in_(chunk)).values(last_seen=now))  # type: ignore[attr-defined,call-overload]
     by_source: dict[str, list[str]] = {}
     for ukey, source in batch.places_seen:
         by_source.setdefault(source, []).append(ukey)
@@ -718,7 +711,6 @@ def flush_batch(session: Session, batch: StoreBatch, now: datetime) -> None:
             session.exec(update(RecordPlace).where(col(RecordPlace.source_id) == source, col(RecordPlace.url_key).in_(keys[start : start + 500]))  # type: ignore[call-overload]
                          .values(last_seen=now))
     replace_tags(session, batch.tags)
-    batch.seen.clear()
     batch.places_seen.clear()
     batch.new_places.clear()
     batch.tags.clear()
@@ -760,30 +752,19 @@ def _fields(candidate: Candidate) -> dict[str, Any]:
 # The statements a 304 runs, built once (a harvest of unchanged sources is little else; building them anew each time
 # was a third of its storing time): the values are bound at execution.
 _TOUCH_SOURCE_PLACES = update(RecordPlace).where(col(RecordPlace.source_id) == bindparam("source")).values(last_seen=bindparam("now"))
-_TOUCH_SOURCE_RECORDS = update(Record).where(col(Record.id).in_(
-    core_select(col(RecordPlace.record_id)).where(col(RecordPlace.source_id) == bindparam("source")))).values(last_seen=bindparam("now"))
-_URL_RECORD_IDS = core_select(col(RecordPlace.record_id)).where(col(RecordPlace.url_key) == bindparam("key"))
 _TOUCH_URL_PLACES = update(RecordPlace).where(col(RecordPlace.url_key) == bindparam("key")).values(last_seen=bindparam("now"))
-_TOUCH_URL_RECORDS = update(Record).where(col(Record.id).in_(_URL_RECORD_IDS)).values(last_seen=bindparam("now"))
 
 
 def touch_source(session: Session, source_id: str, now: datetime) -> int:
-    """Mark every place a source reached, and their records, as seen now (its feed answered 304); returns how many places."""
-    connection = session.connection()
-    result = connection.execute(_TOUCH_SOURCE_PLACES, {"source": source_id, "now": now})
-    connection.execute(_TOUCH_SOURCE_RECORDS, {"source": source_id, "now": now})
+    """Mark every place a source reached as seen now (its feed answered 304), and so their records; returns how many places."""
+    result = session.connection().execute(_TOUCH_SOURCE_PLACES, {"source": source_id, "now": now})
     return int(result.rowcount or 0)
 
 
 def touch_url(session: Session, url: str, now: datetime) -> bool:
-    """Mark the places at `url`, and their record, as seen now; False when the catalogue has no such place."""
-    key = url_key(url)
-    connection = session.connection()
-    if connection.execute(_URL_RECORD_IDS, {"key": key}).first() is None:
-        return False
-    connection.execute(_TOUCH_URL_PLACES, {"key": key, "now": now})
-    connection.execute(_TOUCH_URL_RECORDS, {"key": key, "now": now})
-    return True
+    """Mark the places at `url` as seen now, and so their record; False when the catalogue has no such place."""
+    result = session.connection().execute(_TOUCH_URL_PLACES, {"key": url_key(url), "now": now})
+    return bool(result.rowcount)
 
 
 # -- places and curators' identity decisions --------------------------------------------------------------------------------
@@ -797,6 +778,15 @@ def _place_dict(place: Any) -> dict[str, Any]:
 
 def _place_order(place: Any) -> tuple[int, str, str]:
     return place_rank(place.priority, place.url, place.source_id)
+
+
+def last_seen() -> Any:
+    """When each record was last seen: the latest `last_seen` of its places (a harvest marks the places it reached, and
+    only them: a record's own row, with its full text, is not rewritten), or its first_seen if it has no place. A
+    column to select beside Record's, labelled `last_seen`."""
+    table = Record.__table__  # type: ignore[attr-defined]
+    latest = core_select(func.max(RecordPlace.last_seen)).where(col(RecordPlace.record_id) == table.c.id).scalar_subquery()
+    return func.coalesce(latest, table.c.first_seen).label("last_seen")
 
 
 def record_places(session: Session, rid: str) -> list[dict[str, Any]]:
@@ -844,7 +834,7 @@ def split_place(session: Session, rid: str, ukey: str, now: datetime) -> Record 
     fields.setdefault("title", top.title or top.url)
     fields["text"] = f"{fields.get('title') or ''}\n\n{fields.get('summary') or ''}".strip()
     new = Record(id=new_id, url=top.url, url_key=ukey, title_key=title_key(fields["title"]), source_id=top.source_id,
-                 first_seen=top.first_seen, last_seen=top.last_seen, content_hash="", **fields)
+                 first_seen=top.first_seen, content_hash="", **fields)
     if session.exec(select(Record).where(Record.url == top.url)).first() is not None:
         record.url = f"{record.url}#split-{new_id}"  # (made unique at once; _refresh below sets the right one)
         session.add(record)

@@ -104,7 +104,8 @@ class Record(SQLModel, table=True):
     extra: dict[str, Any] = Field(default_factory=new_dict, sa_type=JSON)
     source_id: str = Field(index=True)
     first_seen: datetime = Field(default_factory=utcnow)
-    last_seen: datetime = Field(default_factory=utcnow)
+    # (when the document was last seen is its places' latest `last_seen`: `catalogue.last_seen`; a harvest of
+    # unchanged sources then writes only the small place rows, never the records' full text)
     content_hash: str = ""
     # Classification (automatic, with curation applied over it).
     study_design: str | None = Field(default=None, index=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy
 import yaml
 from hypothesis import settings
 from sqlalchemy.pool import NullPool
@@ -226,6 +227,15 @@ def records(db: str, source_id: str | None = None) -> list[Record]:
         session.expunge_all()
     engine.dispose()
     return rows
+
+
+def last_seen(db: str) -> dict[str, Any]:
+    """When each record was last seen (the latest of its places'), by record id, as the site and exports read it."""
+    engine = catalogue.connect(db)
+    with engine.connect() as conn:
+        seen = dict(conn.execute(sqlalchemy.select(Record.__table__.c.id, catalogue.last_seen())).all())  # type: ignore[attr-defined]
+    engine.dispose()
+    return seen
 
 
 def seed_text(name: str) -> str:

@@ -70,7 +70,7 @@ def make_catalogue(db: str) -> str:
                 url = f"https://example.org/reports/{spec['id']}"
                 session.add(Record(id=spec["id"], url=url, url_key=catalogue.url_key(url), title=spec["title"], title_key=catalogue.title_key(spec["title"]),
                                    publisher="Example Research Centre", published=spec["published"], summary=f"Summary of {spec['title']}.",
-                                   source_id="fixture", first_seen=SEEN.replace(day=1 + n), last_seen=SEEN.replace(day=1 + n),
+                                   source_id="fixture", first_seen=SEEN.replace(day=1 + n),
                                    study_design=spec["design"], evidence_level=spec["level"], direction=spec["direction"], confidence=0.9,
                                    classification=classification, curated=spec["curated"], needs_review=spec["needs_review"],
                                    inclusion=inclusion, inclusion_reason="fixture", extra=spec.get("extra", {})))

@@ -60,7 +60,7 @@ def new_record(db: str, tmp_path: Path) -> None:
     now = FIRST + timedelta(hours=1)
     execute(db, Record.__table__.insert().values(  # type: ignore[attr-defined]
         id="one-more-z9", url="https://example.org/one-more", url_key="example.org/one-more", title="One more trial",
-        title_key="one more trial", source_id="source-a", first_seen=now, last_seen=now, content_hash="x", authors=[],
+        title_key="one more trial", source_id="source-a", first_seen=now, content_hash="x", authors=[],
         links=[], money=[], extra={}, summary="A new trial of outreach.", text="", study_design="rct", evidence_level=4,
         direction="positive", curated=False, inclusion="included",
         classification={"pairs": [{"intervention": "outreach", "outcome": "offending", "direction": "positive", "confidence": 0.7,

@@ -9,9 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 import yaml
 from click.testing import CliRunner
-from conftest import ROOT, SHARED, config_of, records, run, write_sources
+from conftest import ROOT, SHARED, config_of, last_seen, records, run, write_sources
 from sqlalchemy import text
 from sqlmodel import Session
 
@@ -368,3 +369,47 @@ def test_same_title_with_different_reference_numbers_are_different_documents(cat
     assert outcomes[:2] == ["new", "new"] and outcomes[2] != "new"  # the same guideline again ("cg 181" is CG181): no third record
     assert sorted(url_key(r.url) for r in records(catalogue_path)) == [url_key(published.url), url_key(update.url)]
 
+
+
+# -- migration 0005 ----------------------------------------------------------------------------------------------------------
+
+
+def test_migration_0005_derives_last_seen_from_the_places_with_nothing_lost(catalogue_path, tmp_path):
+    """A record's last_seen moves off its row (a harvest would rewrite every record's full text to change it): after
+    the upgrade it is the latest of its places', and a record seen later than all its places gave that time to its own
+    place, so every record reads as seen when it was."""
+    engine = catalogue.open_engine(catalogue_path)
+    first, place_seen, record_seen = (datetime(2024, 5, 1, 12, 0, tzinfo=UTC), datetime(2024, 6, 1, 12, 0, tzinfo=UTC),
+                                      datetime(2025, 3, 1, 12, 0, tzinfo=UTC))
+    try:
+        with engine.begin() as conn:
+            migrations.upgrade(conn, "0004")
+            for rid, seen in (("r-1", record_seen), ("r-2", first)):
+                conn.execute(text(
+                    "INSERT INTO record (id, url, url_key, title, title_key, authors, summary, text, links, money, extra, source_id, "
+                    "first_seen, last_seen, content_hash, confidence, classification, curated, needs_review, machine, doc_type, published) "
+                    "VALUES (:id, :url, :key, :title, :id, '[]', 'summary', 'text', '[]', '[]', '{}', 'dfe', :first, :seen, 'h', 0.5, '{}', "
+                    "false, true, '{}', 'research_report', '2020-01-01')"),
+                    {"id": rid, "url": f"https://www.gov.uk/{rid}", "key": f"gov.uk/{rid}", "title": f"Report {rid}", "first": first, "seen": seen})
+            for rid, url, source, seen in (("r-1", "https://www.gov.uk/r-1", "dfe", first), ("r-1", "https://copy.example/r-1", "copies", place_seen),
+                                           ("r-2", "https://www.gov.uk/r-2", "dfe", place_seen)):
+                conn.execute(text(
+                    "INSERT INTO recordplace (record_id, url, url_key, source_id, first_seen, last_seen, priority, relation, content_hash, fields) "
+                    "VALUES (:rid, :url, :key, :source, :first, :seen, 50, 'first', 'h', '{}')"),
+                    {"rid": rid, "url": url, "key": url.removeprefix("https://").removeprefix("www."), "source": source, "first": first, "seen": seen})
+    finally:
+        engine.dispose()
+    assert catalogue.migrate(catalogue_path) == ("0004", migrations.head())
+    engine = catalogue.connect(catalogue_path, create=False)
+    with engine.connect() as conn:
+        columns = {c["name"] for c in sqlalchemy.inspect(conn).get_columns("record")}
+        places = {(r, s): str(w) for r, s, w in conn.execute(text("SELECT record_id, source_id, last_seen FROM recordplace")).all()}
+    engine.dispose()
+    assert "last_seen" not in columns
+    # r-1 was seen after all its places: its own place took the time; its copy kept its own; r-2's place was seen later
+    assert places[("r-1", "dfe")].startswith("2025-03-01") and places[("r-1", "copies")].startswith("2024-06-01")
+    assert {rid: seen.date().isoformat() for rid, seen in last_seen(catalogue_path).items()} == {"r-1": "2025-03-01", "r-2": "2024-06-01"}
+    exported = invoke("--db", catalogue_path, "export", "--format", "json", "--output", str(tmp_path / "r.json"))
+    assert exported.exit_code == 0, exported.output
+    rows = {r["id"]: r for r in json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["records"]}
+    assert rows["r-1"]["last_seen"].startswith("2025-03-01") and rows["r-2"]["last_seen"].startswith("2024-06-01")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
-from conftest import config_of, make_fetcher, records, run, shared_path
+from conftest import config_of, last_seen, make_fetcher, records, run, shared_path
 from sqlmodel import Session, select
 
 from evidence import catalogue
@@ -36,14 +36,16 @@ def test_second_harvest_adds_nothing_and_changes_only_last_seen(server, tmp_path
                content_type="application/rss+xml")
     config = config_of(tmp_path, [feed_source(server)])
     first = run(catalogue_path, config, fetcher)["news"]
-    before = {r.id: (r.content_hash, r.first_seen, r.last_seen, r.classification) for r in records(catalogue_path)}
+    seen = last_seen(catalogue_path)
+    before = {r.id: (r.content_hash, r.first_seen, seen[r.id], r.classification) for r in records(catalogue_path)}
     second = run(catalogue_path, config, fetcher)["news"]
-    after = {r.id: (r.content_hash, r.first_seen, r.last_seen, r.classification) for r in records(catalogue_path)}
+    seen = last_seen(catalogue_path)
+    after = {r.id: (r.content_hash, r.first_seen, seen[r.id], r.classification) for r in records(catalogue_path)}
     assert (first.new, second.new, second.updated, second.unchanged) == (2, 0, 0, 2)
     assert set(before) == set(after)
-    for record_id, (digest, first_seen, last_seen, classification) in before.items():
+    for record_id, (digest, first_seen, seen_before, classification) in before.items():
         assert after[record_id][0] == digest and after[record_id][1] == first_seen and after[record_id][3] == classification
-        assert after[record_id][2] >= last_seen
+        assert after[record_id][2] >= seen_before
 
 
 def test_changed_content_updates_and_keeps_first_seen(server, tmp_path, catalogue_path, fetcher):

@@ -127,7 +127,7 @@ def load(db: str, base_url: str = "", curation_file: str | Path | None = None, c
             table = Record.__table__  # type: ignore[attr-defined]
             # read-only rows through Core (attribute access like Record): no ORM objects for 10,000s of records,
             # and not the columns pages never show (full text, bookkeeping)
-            columns: list[Any] = [c for c in table.c if c.name not in UNPUBLISHED]
+            columns: list[Any] = [c for c in table.c if c.name not in UNPUBLISHED] + [catalogue.last_seen()]
             # of the source's metadata, only a withdrawn notice (GOV.UK) is shown: read those two keys, not the whole JSON
             columns += [table.c.extra["withdrawn"].as_string().label("withdrawn_notice"),
                         table.c.extra["withdrawn_at"].as_string().label("withdrawn_at")]
