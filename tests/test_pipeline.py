@@ -48,6 +48,32 @@ def test_second_harvest_adds_nothing_and_changes_only_last_seen(server, tmp_path
         assert after[record_id][2] >= seen_before
 
 
+def test_a_harvest_of_unchanged_sources_rewrites_no_record_row(server, tmp_path, catalogue_path, fetcher):
+    """An all-304 harvest marks the places it reached as seen, and only them: a record's row (with its full text) is
+    not rewritten, yet the record reads as seen at that harvest (its latest place's time)."""
+    from sqlalchemy import text
+
+    server.add("/feed.xml", rss(server.base, [("Specialist foster care evaluation", "/a", SUMMARY)]), content_type="application/rss+xml",
+               etag='"feed-v1"')
+    config = config_of(tmp_path, [feed_source(server)])
+    run(catalogue_path, config, fetcher)
+    engine = catalogue.connect(catalogue_path)
+    with engine.begin() as conn:  # the place as if last seen long ago
+        conn.execute(text("UPDATE recordplace SET last_seen = first_seen - INTERVAL '1 day'" if engine.dialect.name == "postgresql"
+                          else "UPDATE recordplace SET last_seen = datetime(first_seen, '-1 day')"))
+    with engine.connect() as conn:
+        rows_before = conn.execute(text("SELECT * FROM record")).all()
+    seen_before = last_seen(catalogue_path)
+    result = run(catalogue_path, config, fetcher)["news"]
+    with engine.connect() as conn:
+        rows_after = conn.execute(text("SELECT * FROM record")).all()
+    engine.dispose()
+    assert (result.new, result.updated, result.unchanged) == (0, 0, 1)
+    assert rows_after == rows_before
+    (rid,) = seen_before
+    assert last_seen(catalogue_path)[rid] > seen_before[rid]
+
+
 def test_changed_content_updates_and_keeps_first_seen(server, tmp_path, catalogue_path, fetcher):
     server.add("/feed.xml", rss(server.base, [("Specialist foster care evaluation", "/a", SUMMARY)]), content_type="application/rss+xml")
     config = config_of(tmp_path, [feed_source(server)])
