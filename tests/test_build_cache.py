@@ -8,6 +8,7 @@ the comparison must then fail, so each test can fail.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from collections.abc import Callable
@@ -246,3 +247,73 @@ def test_the_salt_changes_with_code_outside_the_publishing_package(tmp_path, mon
     assert cache.code_digest() == before
     (package / "classify" / "design.py").write_text("LABEL = 'Systematic review (of studies)'\n")
     assert cache.code_digest() != before
+
+
+# Cell and intervention pages (map/*.html, interventions/*.html) are cached whole, under their records' row digests,
+# their findings and their ratings (build.cell_inputs, build.intervention_inputs).
+
+def moved_rating_dates(db: str, tmp_path: Path) -> None:
+    """The ratings' dates as the last build left them, moved (both copies alike): pages show each rating's date."""
+    for folder in ("cached", "clean"):
+        state_file = tmp_path / folder / build.STATE_FILE
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        state["rating_dates"] = {key: [value[0], "2020-01-01"] for key, value in state["rating_dates"].items()}
+        state_file.write_text(json.dumps(state), encoding="utf-8")
+
+
+@pytest.fixture
+def _page_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(CHANGES, "rating date", moved_rating_dates)
+
+
+def page_differences(cached: dict[str, bytes], clean: dict[str, bytes]) -> list[str]:
+    return [rel for rel in differences(cached, clean) if rel.startswith(("map/", "interventions/"))]
+
+
+@pytest.mark.usefixtures("_page_changes")
+def test_a_cached_rebuild_after_a_rating_date_moved_is_byte_identical(site_db, tmp_path):
+    cached, clean = rebuild_both(site_db, tmp_path, "rating date")
+    assert not differences(cached, clean)
+    assert b"2020-01-01" in cached["map/outreach--offending.html"]
+
+
+BROKEN_PAGE_KEYS = {
+    # the records by id, not by their rows' digests: a withdrawn record's badge would stay off its cells' pages
+    "records by id": ("withdrawn record", lambda: (
+        lambda cell, keys: repr((cell.intervention, cell.outcome, [(e.record.id, repr(e.finding)) for e in cell.entries], cell.rating)),
+        lambda rating, rows, cells, keys: repr((rating, [r["id"] for r in rows], [build.cell_inputs(c, keys) for c in cells.values()])))),
+    # without the ratings: a rating's new date would not reach the pages
+    "no rating": ("rating date", lambda: (
+        lambda cell, keys: repr((cell.intervention, cell.outcome, build._entries_inputs(cell, keys))),
+        lambda rating, rows, cells, keys: repr(([keys[r["id"]] for r in rows], [build.cell_inputs(c, keys) for c in cells.values()])))),
+}
+
+
+@pytest.mark.usefixtures("_page_changes")
+@pytest.mark.parametrize("broken", list(BROKEN_PAGE_KEYS))
+def test_the_comparison_catches_a_page_key_that_leaves_out_an_input(site_db, tmp_path, monkeypatch, broken):
+    """With the real keys the same changes give identical sites (test_a_cached_rebuild_is_byte_identical_to_a_clean_one,
+    ..._after_a_rating_date_moved_...); with a key broken, the cell and intervention pages go stale."""
+    change, make = BROKEN_PAGE_KEYS[broken]
+    cell_inputs, intervention_inputs = make()
+    monkeypatch.setattr(build, "cell_inputs", cell_inputs)
+    monkeypatch.setattr(build, "intervention_inputs", intervention_inputs)
+    cached, clean = rebuild_both(site_db, tmp_path, change)
+    stale = page_differences(cached, clean)
+    assert any(rel.startswith("map/") for rel in stale) and any(rel.startswith("interventions/") for rel in stale), stale
+
+
+def test_a_rebuild_renders_again_only_the_pages_of_changed_records(site_db, tmp_path, monkeypatch):
+    out = tmp_path / "site"
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    made: list[str] = []
+    real = build._finding_row
+    monkeypatch.setattr(build, "_finding_row", lambda entry, *rest: made.append(entry.record.id) or real(entry, *rest))
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    assert made == []  # no cell page made again
+    withdrawn_record(site_db, tmp_path)
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    assert "rct-foster-care-two-b2" in made
+    again = len(made)
+    build.build_site(site_db, out, BASE_URL, jobs=1, cache=False)
+    assert again < len(made) - again  # fewer findings rows than a clean build's: only the changed record's cells

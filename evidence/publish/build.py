@@ -17,7 +17,7 @@ import logging
 import multiprocessing
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property, partial
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import orjson
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 from sqlalchemy.engine import Row
@@ -335,15 +336,61 @@ def plan(data: SiteData, previous: dict[str, str] | None, out: Path | None,
     previous = previous or {}
     salt = salt if salt is not None else site_salt(data)
     todo, kept, digests = [], set(), {}
+    salt_bytes = salt.encode("utf-8", "surrogatepass")
     for row in data.rows:
         path = f"records/{row['id']}.html"
-        digest = hashlib.sha1((salt + repr(row)).encode()).hexdigest()  # rows are plain dicts, lists and scalars built in one order
+        digest = hashlib.sha1(salt_bytes + row_bytes(row)).hexdigest()
         digests[path] = digest
         if previous.get(path) == digest and out is not None and (out / path).is_file():
             kept.add(path)
         else:
             todo.append(row)
     return todo, kept, digests
+
+
+def page_key(path: str, inputs: str) -> str:
+    """The key of a cached page: its path and the canonical text of everything it is made from."""
+    return "page:" + hashlib.sha1(f"{path}\0{inputs}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _entries_inputs(cell: Cell, keys: dict[str, str]) -> list[tuple[str, str]] | None:
+    """A cell's entries in order, each as (its record's row digest, its finding's repr), or None if a record has no
+    digest. The digest covers everything a page shows of the record (its MapRecord and rows are made from its row)."""
+    found = []
+    for entry in cell.entries:
+        key = keys.get(entry.record.id)
+        if key is None:
+            return None
+        found.append((key, repr(entry.finding)))
+    return found
+
+
+def cell_inputs(cell: Cell, keys: dict[str, str]) -> str | None:
+    """What a cell page is made from, as canonical text: its entries and its rating (dataclasses of text, numbers,
+    booleans and lists: their repr is canonical; no sets). None: not cacheable."""
+    entries = _entries_inputs(cell, keys)
+    return None if entries is None else repr((cell.intervention, cell.outcome, entries, cell.rating))
+
+
+def intervention_inputs(rating: Any, rows: list[dict[str, Any]], cells: dict[str, Cell], keys: dict[str, str]) -> str | None:
+    """What an intervention page is made from: its rating, its listed records (by their rows' digests, in order) and
+    its cells (entries and ratings). None: not cacheable."""
+    ids = [keys.get(r["id"]) for r in rows]
+    parts = [cell_inputs(c, keys) for c in cells.values()]
+    if None in ids or None in parts:
+        return None
+    return repr((rating, ids, parts))
+
+
+def row_bytes(row: dict[str, Any]) -> bytes:
+    """A page row as canonical bytes, for its digest: rows are plain dicts, lists and scalars built in one order, so
+    orjson's text of them (keys in order; 1, 1.0 and true apart; datetimes with their offset) is canonical, and some ten
+    times faster to make than their repr. A value orjson does not know is written as its repr; a row orjson refuses
+    (text with a lone surrogate, a key that is not text) is its repr whole."""
+    try:
+        return orjson.dumps(row, default=repr, option=orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS)
+    except orjson.JSONEncodeError:
+        return b"repr:" + repr(row).encode("utf-8", "surrogatepass")
 
 
 def render(data: SiteData, env: Environment | None = None, record_pages: Iterable[str] = (),
@@ -356,10 +403,18 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
     files: dict[str, bytes] = {}
     common = _common(data)
 
-    def page(path: str, template: str, root: str | None = None, **context: Any) -> None:
+    def html(path: str, template: str, root: str | None = None, **context: Any) -> str:
         depth = path.count("/")
-        html = env.get_template(template).render(root="../" * depth if root is None else root, path=path, **common, **context)
-        files[path] = html.encode("utf-8")
+        return env.get_template(template).render(root="../" * depth if root is None else root, path=path, **common, **context)
+
+    def page(path: str, template: str, root: str | None = None, **context: Any) -> None:
+        files[path] = html(path, template, root, **context).encode("utf-8")
+
+    def cached_page(path: str, inputs: str | None, template: str, context: Callable[[], dict[str, Any]]) -> None:
+        # a page made only of records (by their rows' digests), their findings and ratings: kept under the digest of
+        # those inputs (`inputs`: their canonical text; None when a record has no digest), its context made on a miss
+        key = page_key(path, inputs) if cache is not None and inputs is not None else None
+        files[path] = piece(cache, key, is_text, lambda: html(path, template, **context())).encode("utf-8")
 
     rows_by_id = {r["id"]: r for r in data.rows}
     listed = data.listed
@@ -391,10 +446,13 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
     base = data.base_url or "."
     record_cells: dict[str, str] = {}  # the record's own cells of a findings row, made once (a record is in many cells)
     for (i, o), cell in data.cells.items():
-        because = set(cell.rating.because) if cell.rating else set()
-        page(cell.href, "cell.html", cell=cell, rating=cell.rating, scale=SCALE, flag=FLAG,
-             study_rows=[_finding_row(e, rows_by_id, record_cells, because) for e in cell.study_entries],
-             context_rows=[_finding_row(e, rows_by_id, record_cells, because) for e in cell.context_entries])
+        def cell_context(cell: Cell = cell) -> dict[str, Any]:
+            because = set(cell.rating.because) if cell.rating else set()
+            return {"cell": cell, "rating": cell.rating, "scale": SCALE, "flag": FLAG,
+                    "study_rows": [_finding_row(e, rows_by_id, record_cells, because) for e in cell.study_entries],
+                    "context_rows": [_finding_row(e, rows_by_id, record_cells, because) for e in cell.context_entries]}
+
+        cached_page(cell.href, cell_inputs(cell, keys), "cell.html", cell_context)
         files[cell.feed] = feed(f"New evidence: {data.interventions[i].label} and {data.outcomes[o].label}",
                                      f"{base}/{cell.feed}", f"{base}/{cell.href}",
                                      _newest_arrivals([rows_by_id[e.record.id] for e in cell.entries], data))
@@ -407,15 +465,22 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
          studies={i: len({e.record.id for (ci, _), c in data.cells.items() if ci == i for e in c.study_entries}) for i in data.interventions})
     for intervention in data.interventions:
         recs = on_intervention[intervention]
-        in_cells = {e.record.id for (ci, _), c in data.cells.items() if ci == intervention for e in c.entries}
         cells = {o: data.cells[(intervention, o)] for o in data.outcomes}
-        page(f"interventions/{intervention}.html", "intervention.html", intervention=intervention, rows=recs,
-             rating=data.ratings[intervention], cells=cells, scale=SCALE, flag=FLAG, rows_by_id=rows_by_id,
-             context=[r for r in recs if r["id"] in in_cells and r["evidence_level"] not in (1, 2, 3, 4, 5)]
-             + [r for r in recs if r["id"] not in in_cells and r["evidence_level"] not in (1, 2, 3, 4, 5)],
-             unlinked=[r for r in recs if r["id"] not in in_cells and r["evidence_level"] in (1, 2, 3, 4, 5)],
-             by_level=[(level, [r for r in recs if r["id"] in in_cells and r["evidence_level"] == level]) for level in (5, 4, 3, 2, 1)],
-             money=[(r, m) for r in recs for m in r["money"]])
+
+        def intervention_context(intervention: str = intervention, recs: list[dict[str, Any]] = recs,
+                                 cells: dict[str, Cell] = cells) -> dict[str, Any]:
+            in_cells = {e.record.id for c in cells.values() for e in c.entries}
+            return {"intervention": intervention, "rows": recs, "rating": data.ratings[intervention], "cells": cells, "scale": SCALE,
+                    "flag": FLAG, "rows_by_id": rows_by_id,
+                    "context": [r for r in recs if r["id"] in in_cells and r["evidence_level"] not in (1, 2, 3, 4, 5)]
+                    + [r for r in recs if r["id"] not in in_cells and r["evidence_level"] not in (1, 2, 3, 4, 5)],
+                    "unlinked": [r for r in recs if r["id"] not in in_cells and r["evidence_level"] in (1, 2, 3, 4, 5)],
+                    "by_level": [(level, [r for r in recs if r["id"] in in_cells and r["evidence_level"] == level])
+                                 for level in (5, 4, 3, 2, 1)],
+                    "money": [(r, m) for r in recs for m in r["money"]]}
+
+        cached_page(f"interventions/{intervention}.html", intervention_inputs(data.ratings[intervention], recs, cells, keys),
+                    "intervention.html", intervention_context)
     # "All records", newest first by publication date, RECORDS_PER_PAGE a page: index.html, index-2.html, ...
     # (ids end in a hash, never "-2"); excluded records are not listed (their pages stay, for search behind a filter)
     chunks = [listed[start : start + RECORDS_PER_PAGE] for start in range(0, len(listed), RECORDS_PER_PAGE)] or [[]]
