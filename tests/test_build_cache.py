@@ -280,12 +280,13 @@ def test_a_cached_rebuild_after_a_rating_date_moved_is_byte_identical(site_db, t
 BROKEN_PAGE_KEYS = {
     # the records by id, not by their rows' digests: a withdrawn record's badge would stay off its cells' pages
     "records by id": ("withdrawn record", lambda: (
-        lambda cell, keys: repr((cell.intervention, cell.outcome, [(e.record.id, repr(e.finding)) for e in cell.entries], cell.rating)),
-        lambda rating, rows, cells, keys: repr((rating, [r["id"] for r in rows], [build.cell_inputs(c, keys) for c in cells.values()])))),
-    # without the ratings: a rating's new date would not reach the pages
+        lambda cell, keys: repr((cell.intervention, cell.outcome, [e.record.id for e in cell.entries], build._rating_inputs(cell.rating))),
+        lambda rating, rows, cells, keys, made=None: repr((build._rating_inputs(rating), [r["id"] for r in rows],
+                                                           [build.cell_inputs(c, keys) for c in cells.values()])))),
+    # without the ratings' dates: a rating's new date would not reach the pages
     "no rating": ("rating date", lambda: (
         lambda cell, keys: repr((cell.intervention, cell.outcome, build._entries_inputs(cell, keys))),
-        lambda rating, rows, cells, keys: repr(([keys[r["id"]] for r in rows], [build.cell_inputs(c, keys) for c in cells.values()])))),
+        lambda rating, rows, cells, keys, made=None: repr(([keys[r["id"]] for r in rows], [build.cell_inputs(c, keys) for c in cells.values()])))),
 }
 
 

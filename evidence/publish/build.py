@@ -353,33 +353,36 @@ def page_key(path: str, inputs: str) -> str:
     return "page:" + hashlib.sha1(f"{path}\0{inputs}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def _entries_inputs(cell: Cell, keys: dict[str, str]) -> list[tuple[str, str]] | None:
-    """A cell's entries in order, each as (its record's row digest, its finding's repr), or None if a record has no
-    digest. The digest covers everything a page shows of the record (its MapRecord and rows are made from its row)."""
-    found = []
-    for entry in cell.entries:
-        key = keys.get(entry.record.id)
-        if key is None:
-            return None
-        found.append((key, repr(entry.finding)))
-    return found
+def _entries_inputs(cell: Cell, keys: dict[str, str]) -> list[str] | None:
+    """A cell's entries in order, as their records' row digests, or None if a record has no digest. The digest covers
+    everything a page shows of a record and of its finding (MapRecord, Finding and page rows are made from its row)."""
+    found = [keys.get(entry.record.id) for entry in cell.entries]
+    return None if None in found else found  # type: ignore[return-value]
+
+
+def _rating_inputs(rating: Any) -> tuple[Any, ...] | None:
+    """What of a rating is not made from its cells' entries: its date (from the last build's state); with its id and
+    flag. The rest (the records behind it, what it rests on) is a pure function of the entries (ratings.py)."""
+    return None if rating is None else (rating.id, rating.flag, rating.since, rating.best_outcome)
 
 
 def cell_inputs(cell: Cell, keys: dict[str, str]) -> str | None:
-    """What a cell page is made from, as canonical text: its entries and its rating (dataclasses of text, numbers,
-    booleans and lists: their repr is canonical; no sets). None: not cacheable."""
+    """What a cell page is made from, as canonical text: its entries (their records' row digests, in order) and its
+    rating's date. None: not cacheable."""
     entries = _entries_inputs(cell, keys)
-    return None if entries is None else repr((cell.intervention, cell.outcome, entries, cell.rating))
+    return None if entries is None else repr((cell.intervention, cell.outcome, entries, _rating_inputs(cell.rating)))
 
 
-def intervention_inputs(rating: Any, rows: list[dict[str, Any]], cells: dict[str, Cell], keys: dict[str, str]) -> str | None:
-    """What an intervention page is made from: its rating, its listed records (by their rows' digests, in order) and
-    its cells (entries and ratings). None: not cacheable."""
+def intervention_inputs(rating: Any, rows: list[dict[str, Any]], cells: dict[str, Cell], keys: dict[str, str],
+                        made: dict[str, str | None] | None = None) -> str | None:
+    """What an intervention page is made from: its rating's date, its listed records (by their rows' digests, in
+    order) and its cells (`made`: cell href -> cell_inputs already made). None: not cacheable."""
     ids = [keys.get(r["id"]) for r in rows]
-    parts = [cell_inputs(c, keys) for c in cells.values()]
+    made = made or {}
+    parts = [made[c.href] if c.href in made else cell_inputs(c, keys) for c in cells.values()]
     if None in ids or None in parts:
         return None
-    return repr((rating, ids, parts))
+    return repr((_rating_inputs(rating), ids, parts))
 
 
 def row_bytes(row: dict[str, Any]) -> bytes:
@@ -445,6 +448,7 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
     files["map-data.js"] = b"window.evidenceMapData = " + safe_json(filters).encode("utf-8") + b";\n"
     base = data.base_url or "."
     record_cells: dict[str, str] = {}  # the record's own cells of a findings row, made once (a record is in many cells)
+    inputs: dict[str, str | None] = {}  # cell href -> what its page is made from (cell_inputs), for the intervention pages too
     for (i, o), cell in data.cells.items():
         def cell_context(cell: Cell = cell) -> dict[str, Any]:
             because = set(cell.rating.because) if cell.rating else set()
@@ -452,7 +456,8 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
                     "study_rows": [_finding_row(e, rows_by_id, record_cells, because) for e in cell.study_entries],
                     "context_rows": [_finding_row(e, rows_by_id, record_cells, because) for e in cell.context_entries]}
 
-        cached_page(cell.href, cell_inputs(cell, keys), "cell.html", cell_context)
+        inputs[cell.href] = page_inputs = cell_inputs(cell, keys) if cache is not None else None
+        cached_page(cell.href, page_inputs, "cell.html", cell_context)
         files[cell.feed] = feed(f"New evidence: {data.interventions[i].label} and {data.outcomes[o].label}",
                                      f"{base}/{cell.feed}", f"{base}/{cell.href}",
                                      _newest_arrivals([rows_by_id[e.record.id] for e in cell.entries], data))
@@ -479,7 +484,8 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
                                  for level in (5, 4, 3, 2, 1)],
                     "money": [(r, m) for r in recs for m in r["money"]]}
 
-        cached_page(f"interventions/{intervention}.html", intervention_inputs(data.ratings[intervention], recs, cells, keys),
+        cached_page(f"interventions/{intervention}.html",
+                    intervention_inputs(data.ratings[intervention], recs, cells, keys, inputs) if cache is not None else None,
                     "intervention.html", intervention_context)
     # "All records", newest first by publication date, RECORDS_PER_PAGE a page: index.html, index-2.html, ...
     # (ids end in a hash, never "-2"); excluded records are not listed (their pages stay, for search behind a filter)
