@@ -178,7 +178,7 @@ def test_the_worker_processes_fill_and_use_the_cache(site_db, tmp_path, monkeypa
     monkeypatch.setattr(build, "PARALLEL_FROM", 1)  # the fixture's 5 records, rendered by forked workers
     cached, clean = rebuild_both(site_db, tmp_path, "changed title", jobs=2)
     assert not differences(cached, clean)
-    assert (tmp_path / "cached" / CACHE_DIR / "downloads.cache").is_file()
+    assert list((tmp_path / "cached" / CACHE_DIR).glob("downloads-*.cache"))
 
 
 def test_a_rebuild_makes_again_only_the_changed_records_pieces(site_db, tmp_path, monkeypatch):
@@ -192,8 +192,30 @@ def test_a_rebuild_makes_again_only_the_changed_records_pieces(site_db, tmp_path
     changed_title(site_db, tmp_path)
     build.build_site(site_db, out, BASE_URL, jobs=1)
     assert made == ["rct-foster-care-two-b2"]
+    build.build_site(site_db, out, BASE_URL, jobs=1)  # the changed record's new pieces were kept
+    assert made == ["rct-foster-care-two-b2"]
     build.build_site(site_db, out, BASE_URL, jobs=1, cache=False)
     assert len(made) == 1 + 5
+
+
+def test_a_rebuild_rewrites_only_the_cache_files_whose_pieces_changed(site_db, tmp_path):
+    out = tmp_path / "site"
+    page = "records/rct-foster-care-two-b2.html"
+
+    def state() -> tuple[dict[str, tuple[int, int]], str]:
+        # a file written again is a new file (written beside it, renamed over it), with a later time
+        files = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted((out / CACHE_DIR).glob("downloads-*.cache"))}
+        return files, json.loads((out / build.STATE_FILE).read_text(encoding="utf-8"))["pages"][page]  # its pieces' key
+
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    before, old_key = state()
+    changed_title(site_db, tmp_path)
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    after, new_key = state()
+    rewritten = {name for name in after if after[name] != before.get(name)}
+    # the files of the changed record's old entries (dropped) and new ones (made); every other file as it was
+    assert rewritten == {f"downloads-{cache.shard(key):02d}.cache" for key in (old_key, new_key)}
+    assert len(after) > len(rewritten)
 
 
 @pytest.mark.parametrize("damage", [b"", b"{not json", b'{"salt": 1, "pieces": []}', b"\xff\xfe\x00garbage", "right salt, wrong pieces"])
@@ -212,7 +234,8 @@ def test_a_damaged_cache_is_a_clean_build(site_db, tmp_path, damage):
     build.build_site(site_db, clean, BASE_URL, jobs=1, cache=False)
     assert not differences(site_files(out), site_files(clean))
     build.build_site(site_db, out, BASE_URL, jobs=1)  # and the cache is whole again
-    assert {p.name for p in (out / CACHE_DIR).glob("*.cache")} == {"downloads.cache", "pages.cache"}
+    assert {p.name for p in (out / CACHE_DIR).glob("*.cache")} == {p.name for p in (clean / CACHE_DIR).glob("*.cache")}
+    assert {p.name.split("-")[0] for p in (out / CACHE_DIR).glob("*.cache")} == {"downloads", "pages"}
 
 
 def test_an_unreadable_cache_folder_is_a_clean_build(site_db, tmp_path):
@@ -229,7 +252,7 @@ def test_evidence_build_no_cache(site_db, tmp_path):
     for flags in ([], ["--no-cache"]):
         result = CliRunner().invoke(cli, ["--db", site_db, "build", "--out", str(out), "--no-search", *flags], catch_exceptions=False)
         assert result.exit_code == 0, result.output
-    assert (out / CACHE_DIR / "downloads.cache").is_file()
+    assert list((out / CACHE_DIR).glob("downloads-*.cache"))
 
 
 def test_the_salt_changes_with_code_outside_the_publishing_package(tmp_path, monkeypatch):
@@ -318,3 +341,17 @@ def test_a_rebuild_renders_again_only_the_pages_of_changed_records(site_db, tmp_
     again = len(made)
     build.build_site(site_db, out, BASE_URL, jobs=1, cache=False)
     assert again < len(made) - again  # fewer findings rows than a clean build's: only the changed record's cells
+
+
+def test_a_piece_replaced_by_another_in_the_same_file_is_kept(tmp_path):
+    """A cache file is rewritten when a piece in it was made, even if it holds as many pieces as before."""
+    first = "a" * 40
+    second = next(k for n in range(1000) if cache.shard(k := f"{n:040x}") == cache.shard(first) and k != first)
+    old = cache.BuildCache(tmp_path, "downloads", "salt")
+    old.put(first, "one")
+    old.save()
+    new = cache.BuildCache(tmp_path, "downloads", "salt")  # `first` not used by this build: dropped; `second` made
+    new.put(second, "two")
+    new.save()
+    assert cache.BuildCache(tmp_path, "downloads", "salt").old == {second: "two"}
+    assert len(list((tmp_path / CACHE_DIR).glob("downloads-*.cache"))) == 1

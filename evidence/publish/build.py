@@ -866,6 +866,8 @@ def _build_site(db: str, out: Path, base_url: str | None, jobs: int, curation_fi
     folder = SiteFolder(out, data.built_at, (previous or {}).get("stamps") or {})
     for name in ("records", "downloads"):  # before the workers fork: they write into both
         folder.folder(name)
+    if todo:
+        env.get_template("record.html")  # compiled once, here, before the workers fork (not once in each)
     background = Background(todo, data, env, folder, jobs, download_cache, keys)  # workers start on the record pages and downloads now
     try:
         files = render(data, env, digests, page_cache, keys)
