@@ -8,6 +8,7 @@ the comparison must then fail, so each test can fail.
 """
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from collections.abc import Callable
@@ -177,7 +178,7 @@ def test_the_worker_processes_fill_and_use_the_cache(site_db, tmp_path, monkeypa
     monkeypatch.setattr(build, "PARALLEL_FROM", 1)  # the fixture's 5 records, rendered by forked workers
     cached, clean = rebuild_both(site_db, tmp_path, "changed title", jobs=2)
     assert not differences(cached, clean)
-    assert (tmp_path / "cached" / CACHE_DIR / "downloads.cache").is_file()
+    assert list((tmp_path / "cached" / CACHE_DIR).glob("downloads-*.cache"))
 
 
 def test_a_rebuild_makes_again_only_the_changed_records_pieces(site_db, tmp_path, monkeypatch):
@@ -191,8 +192,30 @@ def test_a_rebuild_makes_again_only_the_changed_records_pieces(site_db, tmp_path
     changed_title(site_db, tmp_path)
     build.build_site(site_db, out, BASE_URL, jobs=1)
     assert made == ["rct-foster-care-two-b2"]
+    build.build_site(site_db, out, BASE_URL, jobs=1)  # the changed record's new pieces were kept
+    assert made == ["rct-foster-care-two-b2"]
     build.build_site(site_db, out, BASE_URL, jobs=1, cache=False)
     assert len(made) == 1 + 5
+
+
+def test_a_rebuild_rewrites_only_the_cache_files_whose_pieces_changed(site_db, tmp_path):
+    out = tmp_path / "site"
+    page = "records/rct-foster-care-two-b2.html"
+
+    def state() -> tuple[dict[str, tuple[int, int]], str]:
+        # a file written again is a new file (written beside it, renamed over it), with a later time
+        files = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted((out / CACHE_DIR).glob("downloads-*.cache"))}
+        return files, json.loads((out / build.STATE_FILE).read_text(encoding="utf-8"))["pages"][page]  # its pieces' key
+
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    before, old_key = state()
+    changed_title(site_db, tmp_path)
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    after, new_key = state()
+    rewritten = {name for name in after if after[name] != before.get(name)}
+    # the files of the changed record's old entries (dropped) and new ones (made); every other file as it was
+    assert rewritten == {f"downloads-{cache.shard(key):02d}.cache" for key in (old_key, new_key)}
+    assert len(after) > len(rewritten)
 
 
 @pytest.mark.parametrize("damage", [b"", b"{not json", b'{"salt": 1, "pieces": []}', b"\xff\xfe\x00garbage", "right salt, wrong pieces"])
@@ -211,7 +234,8 @@ def test_a_damaged_cache_is_a_clean_build(site_db, tmp_path, damage):
     build.build_site(site_db, clean, BASE_URL, jobs=1, cache=False)
     assert not differences(site_files(out), site_files(clean))
     build.build_site(site_db, out, BASE_URL, jobs=1)  # and the cache is whole again
-    assert {p.name for p in (out / CACHE_DIR).glob("*.cache")} == {"downloads.cache", "pages.cache"}
+    assert {p.name for p in (out / CACHE_DIR).glob("*.cache")} == {p.name for p in (clean / CACHE_DIR).glob("*.cache")}
+    assert {p.name.split("-")[0] for p in (out / CACHE_DIR).glob("*.cache")} == {"downloads", "pages"}
 
 
 def test_an_unreadable_cache_folder_is_a_clean_build(site_db, tmp_path):
@@ -228,7 +252,7 @@ def test_evidence_build_no_cache(site_db, tmp_path):
     for flags in ([], ["--no-cache"]):
         result = CliRunner().invoke(cli, ["--db", site_db, "build", "--out", str(out), "--no-search", *flags], catch_exceptions=False)
         assert result.exit_code == 0, result.output
-    assert (out / CACHE_DIR / "downloads.cache").is_file()
+    assert list((out / CACHE_DIR).glob("downloads-*.cache"))
 
 
 def test_the_salt_changes_with_code_outside_the_publishing_package(tmp_path, monkeypatch):
@@ -246,3 +270,110 @@ def test_the_salt_changes_with_code_outside_the_publishing_package(tmp_path, mon
     assert cache.code_digest() == before
     (package / "classify" / "design.py").write_text("LABEL = 'Systematic review (of studies)'\n")
     assert cache.code_digest() != before
+
+
+# Cell and intervention pages (map/*.html, interventions/*.html) are cached whole, under their records' row digests,
+# their findings and their ratings (build.cell_inputs, build.intervention_inputs).
+
+def moved_rating_dates(db: str, tmp_path: Path) -> None:
+    """The ratings' dates as the last build left them, moved (both copies alike): pages show each rating's date."""
+    for folder in ("cached", "clean"):
+        state_file = tmp_path / folder / build.STATE_FILE
+        state = json.loads(state_file.read_text(encoding="utf-8"))
+        state["rating_dates"] = {key: [value[0], "2020-01-01"] for key, value in state["rating_dates"].items()}
+        state_file.write_text(json.dumps(state), encoding="utf-8")
+
+
+@pytest.fixture
+def _page_changes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(CHANGES, "rating date", moved_rating_dates)
+
+
+def page_differences(cached: dict[str, bytes], clean: dict[str, bytes]) -> list[str]:
+    return [rel for rel in differences(cached, clean) if rel.startswith(("map/", "interventions/"))]
+
+
+@pytest.mark.usefixtures("_page_changes")
+def test_a_cached_rebuild_after_a_rating_date_moved_is_byte_identical(site_db, tmp_path):
+    cached, clean = rebuild_both(site_db, tmp_path, "rating date")
+    assert not differences(cached, clean)
+    assert b"2020-01-01" in cached["map/outreach--offending.html"]
+
+
+BROKEN_PAGE_KEYS = {
+    # the records by id, not by their rows' digests: a withdrawn record's badge would stay off its cells' pages
+    "records by id": ("withdrawn record", lambda: (
+        lambda cell, keys: repr((cell.intervention, cell.outcome, [e.record.id for e in cell.entries], build._rating_inputs(cell.rating))),
+        lambda rating, rows, cells, keys, made=None: repr((build._rating_inputs(rating), [r["id"] for r in rows],
+                                                           [build.cell_inputs(c, keys) for c in cells.values()])))),
+    # without the ratings' dates: a rating's new date would not reach the pages
+    "no rating": ("rating date", lambda: (
+        lambda cell, keys: repr((cell.intervention, cell.outcome, build._entries_inputs(cell, keys))),
+        lambda rating, rows, cells, keys, made=None: repr(([keys[r["id"]] for r in rows], [build.cell_inputs(c, keys) for c in cells.values()])))),
+}
+
+
+@pytest.mark.usefixtures("_page_changes")
+@pytest.mark.parametrize("broken", list(BROKEN_PAGE_KEYS))
+def test_the_comparison_catches_a_page_key_that_leaves_out_an_input(site_db, tmp_path, monkeypatch, broken):
+    """With the real keys the same changes give identical sites (test_a_cached_rebuild_is_byte_identical_to_a_clean_one,
+    ..._after_a_rating_date_moved_...); with a key broken, the cell and intervention pages go stale."""
+    change, make = BROKEN_PAGE_KEYS[broken]
+    cell_inputs, intervention_inputs = make()
+    monkeypatch.setattr(build, "cell_inputs", cell_inputs)
+    monkeypatch.setattr(build, "intervention_inputs", intervention_inputs)
+    cached, clean = rebuild_both(site_db, tmp_path, change)
+    stale = page_differences(cached, clean)
+    assert any(rel.startswith("map/") for rel in stale) and any(rel.startswith("interventions/") for rel in stale), stale
+
+
+def test_a_rebuild_renders_again_only_the_pages_of_changed_records(site_db, tmp_path, monkeypatch):
+    out = tmp_path / "site"
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    made: list[str] = []
+    real = build._finding_row
+    monkeypatch.setattr(build, "_finding_row", lambda entry, *rest: made.append(entry.record.id) or real(entry, *rest))
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    assert made == []  # no cell page made again
+    withdrawn_record(site_db, tmp_path)
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    assert "rct-foster-care-two-b2" in made
+    again = len(made)
+    build.build_site(site_db, out, BASE_URL, jobs=1, cache=False)
+    assert again < len(made) - again  # fewer findings rows than a clean build's: only the changed record's cells
+
+
+def test_a_piece_replaced_by_another_in_the_same_file_is_kept(tmp_path):
+    """A cache file is rewritten when a piece in it was made, even if it holds as many pieces as before."""
+    first = "a" * 40
+    second = next(k for n in range(1000) if cache.shard(k := f"{n:040x}") == cache.shard(first) and k != first)
+    old = cache.BuildCache(tmp_path, "downloads", "salt")
+    old.put(first, "one")
+    old.save()
+    new = cache.BuildCache(tmp_path, "downloads", "salt")  # `first` not used by this build: dropped; `second` made
+    new.put(second, "two")
+    new.save()
+    assert cache.BuildCache(tmp_path, "downloads", "salt").old == {second: "two"}
+    assert len(list((tmp_path / CACHE_DIR).glob("downloads-*.cache"))) == 1
+
+
+def test_a_rebuild_compiles_no_template_again(site_db, tmp_path, monkeypatch):
+    out = tmp_path / "site"
+    compiled: list[str] = []
+    real = build.Environment.compile
+    monkeypatch.setattr(build.Environment, "compile", lambda env, source, name=None, *rest, **kw: compiled.append(name) or real(env, source, name, *rest, **kw))
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    assert "record.html" in compiled
+    first = len(compiled)
+    build.build_site(site_db, out, BASE_URL, jobs=1)
+    assert len(compiled) == first  # every template from the last build's compiled code
+    build.build_site(site_db, out, BASE_URL, jobs=1, cache=False)
+    assert len(compiled) == 2 * first
+
+
+def test_compiled_templates_are_kept_per_salt(tmp_path):
+    one = build.compiled_templates(tmp_path, "salt one")
+    (one / "__jinja2_x.cache").write_bytes(b"compiled")
+    assert build.compiled_templates(tmp_path, "salt one") == one and (one / "__jinja2_x.cache").exists()
+    two = build.compiled_templates(tmp_path, "salt two")  # other code: other compiled templates, the old ones removed
+    assert two != one and two.is_dir() and not one.exists()

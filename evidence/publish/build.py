@@ -17,7 +17,8 @@ import logging
 import multiprocessing
 import os
 import re
-from collections.abc import Iterable
+import shutil
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property, partial
@@ -25,7 +26,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+import orjson
+from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col, select
@@ -289,10 +291,12 @@ def export_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [open_record(r) for r in rows]
 
 
-def environment() -> Environment:
-    """The jinja2 environment: autoescaping everywhere, undefined names are errors."""
+def environment(compiled: Path | None = None) -> Environment:
+    """The jinja2 environment: autoescaping everywhere, undefined names are errors. `compiled`: a folder to keep the
+    compiled templates in between builds (jinja2's bytecode cache, checked against each template's source)."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "xml"], default=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+                      bytecode_cache=FileSystemBytecodeCache(str(compiled)) if compiled is not None else None)
     env.filters["json_script"] = lambda value: Markup(safe_json(value, compact=True))  # safe_json escapes < > & itself
     env.globals.update(LEVEL_NAMES=LEVEL_NAMES, DESIGN_LABELS=DESIGN_LABELS, CSP=CSP, version=__version__)
     return env
@@ -335,15 +339,64 @@ def plan(data: SiteData, previous: dict[str, str] | None, out: Path | None,
     previous = previous or {}
     salt = salt if salt is not None else site_salt(data)
     todo, kept, digests = [], set(), {}
+    salt_bytes = salt.encode("utf-8", "surrogatepass")
     for row in data.rows:
         path = f"records/{row['id']}.html"
-        digest = hashlib.sha1((salt + repr(row)).encode()).hexdigest()  # rows are plain dicts, lists and scalars built in one order
+        digest = hashlib.sha1(salt_bytes + row_bytes(row)).hexdigest()
         digests[path] = digest
         if previous.get(path) == digest and out is not None and (out / path).is_file():
             kept.add(path)
         else:
             todo.append(row)
     return todo, kept, digests
+
+
+def page_key(path: str, inputs: str) -> str:
+    """The key of a cached page: its path and the canonical text of everything it is made from."""
+    return "page:" + hashlib.sha1(f"{path}\0{inputs}".encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _entries_inputs(cell: Cell, keys: dict[str, str]) -> list[str] | None:
+    """A cell's entries in order, as their records' row digests, or None if a record has no digest. The digest covers
+    everything a page shows of a record and of its finding (MapRecord, Finding and page rows are made from its row)."""
+    found = [keys.get(entry.record.id) for entry in cell.entries]
+    return None if None in found else found  # type: ignore[return-value]
+
+
+def _rating_inputs(rating: Any) -> tuple[Any, ...] | None:
+    """What of a rating is not made from its cells' entries: its date (from the last build's state); with its id and
+    flag. The rest (the records behind it, what it rests on) is a pure function of the entries (ratings.py)."""
+    return None if rating is None else (rating.id, rating.flag, rating.since, rating.best_outcome)
+
+
+def cell_inputs(cell: Cell, keys: dict[str, str]) -> str | None:
+    """What a cell page is made from, as canonical text: its entries (their records' row digests, in order) and its
+    rating's date. None: not cacheable."""
+    entries = _entries_inputs(cell, keys)
+    return None if entries is None else repr((cell.intervention, cell.outcome, entries, _rating_inputs(cell.rating)))
+
+
+def intervention_inputs(rating: Any, rows: list[dict[str, Any]], cells: dict[str, Cell], keys: dict[str, str],
+                        made: dict[str, str | None] | None = None) -> str | None:
+    """What an intervention page is made from: its rating's date, its listed records (by their rows' digests, in
+    order) and its cells (`made`: cell href -> cell_inputs already made). None: not cacheable."""
+    ids = [keys.get(r["id"]) for r in rows]
+    made = made or {}
+    parts = [made[c.href] if c.href in made else cell_inputs(c, keys) for c in cells.values()]
+    if None in ids or None in parts:
+        return None
+    return repr((_rating_inputs(rating), ids, parts))
+
+
+def row_bytes(row: dict[str, Any]) -> bytes:
+    """A page row as canonical bytes, for its digest: rows are plain dicts, lists and scalars built in one order, so
+    orjson's text of them (keys in order; 1, 1.0 and true apart; datetimes with their offset) is canonical, and some ten
+    times faster to make than their repr. A value orjson does not know is written as its repr; a row orjson refuses
+    (text with a lone surrogate, a key that is not text) is its repr whole."""
+    try:
+        return orjson.dumps(row, default=repr, option=orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS)
+    except orjson.JSONEncodeError:
+        return b"repr:" + repr(row).encode("utf-8", "surrogatepass")
 
 
 def render(data: SiteData, env: Environment | None = None, record_pages: Iterable[str] = (),
@@ -356,10 +409,18 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
     files: dict[str, bytes] = {}
     common = _common(data)
 
-    def page(path: str, template: str, root: str | None = None, **context: Any) -> None:
+    def html(path: str, template: str, root: str | None = None, **context: Any) -> str:
         depth = path.count("/")
-        html = env.get_template(template).render(root="../" * depth if root is None else root, path=path, **common, **context)
-        files[path] = html.encode("utf-8")
+        return env.get_template(template).render(root="../" * depth if root is None else root, path=path, **common, **context)
+
+    def page(path: str, template: str, root: str | None = None, **context: Any) -> None:
+        files[path] = html(path, template, root, **context).encode("utf-8")
+
+    def cached_page(path: str, inputs: str | None, template: str, context: Callable[[], dict[str, Any]]) -> None:
+        # a page made only of records (by their rows' digests), their findings and ratings: kept under the digest of
+        # those inputs (`inputs`: their canonical text; None when a record has no digest), its context made on a miss
+        key = page_key(path, inputs) if cache is not None and inputs is not None else None
+        files[path] = piece(cache, key, is_text, lambda: html(path, template, **context())).encode("utf-8")
 
     rows_by_id = {r["id"]: r for r in data.rows}
     listed = data.listed
@@ -390,11 +451,16 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
     files["map-data.js"] = b"window.evidenceMapData = " + safe_json(filters).encode("utf-8") + b";\n"
     base = data.base_url or "."
     record_cells: dict[str, str] = {}  # the record's own cells of a findings row, made once (a record is in many cells)
+    inputs: dict[str, str | None] = {}  # cell href -> what its page is made from (cell_inputs), for the intervention pages too
     for (i, o), cell in data.cells.items():
-        because = set(cell.rating.because) if cell.rating else set()
-        page(cell.href, "cell.html", cell=cell, rating=cell.rating, scale=SCALE, flag=FLAG,
-             study_rows=[_finding_row(e, rows_by_id, record_cells, because) for e in cell.study_entries],
-             context_rows=[_finding_row(e, rows_by_id, record_cells, because) for e in cell.context_entries])
+        def cell_context(cell: Cell = cell) -> dict[str, Any]:
+            because = set(cell.rating.because) if cell.rating else set()
+            return {"cell": cell, "rating": cell.rating, "scale": SCALE, "flag": FLAG,
+                    "study_rows": [_finding_row(e, rows_by_id, record_cells, because) for e in cell.study_entries],
+                    "context_rows": [_finding_row(e, rows_by_id, record_cells, because) for e in cell.context_entries]}
+
+        inputs[cell.href] = page_inputs = cell_inputs(cell, keys) if cache is not None else None
+        cached_page(cell.href, page_inputs, "cell.html", cell_context)
         files[cell.feed] = feed(f"New evidence: {data.interventions[i].label} and {data.outcomes[o].label}",
                                      f"{base}/{cell.feed}", f"{base}/{cell.href}",
                                      _newest_arrivals([rows_by_id[e.record.id] for e in cell.entries], data))
@@ -407,15 +473,23 @@ def render(data: SiteData, env: Environment | None = None, record_pages: Iterabl
          studies={i: len({e.record.id for (ci, _), c in data.cells.items() if ci == i for e in c.study_entries}) for i in data.interventions})
     for intervention in data.interventions:
         recs = on_intervention[intervention]
-        in_cells = {e.record.id for (ci, _), c in data.cells.items() if ci == intervention for e in c.entries}
         cells = {o: data.cells[(intervention, o)] for o in data.outcomes}
-        page(f"interventions/{intervention}.html", "intervention.html", intervention=intervention, rows=recs,
-             rating=data.ratings[intervention], cells=cells, scale=SCALE, flag=FLAG, rows_by_id=rows_by_id,
-             context=[r for r in recs if r["id"] in in_cells and r["evidence_level"] not in (1, 2, 3, 4, 5)]
-             + [r for r in recs if r["id"] not in in_cells and r["evidence_level"] not in (1, 2, 3, 4, 5)],
-             unlinked=[r for r in recs if r["id"] not in in_cells and r["evidence_level"] in (1, 2, 3, 4, 5)],
-             by_level=[(level, [r for r in recs if r["id"] in in_cells and r["evidence_level"] == level]) for level in (5, 4, 3, 2, 1)],
-             money=[(r, m) for r in recs for m in r["money"]])
+
+        def intervention_context(intervention: str = intervention, recs: list[dict[str, Any]] = recs,
+                                 cells: dict[str, Cell] = cells) -> dict[str, Any]:
+            in_cells = {e.record.id for c in cells.values() for e in c.entries}
+            return {"intervention": intervention, "rows": recs, "rating": data.ratings[intervention], "cells": cells, "scale": SCALE,
+                    "flag": FLAG, "rows_by_id": rows_by_id,
+                    "context": [r for r in recs if r["id"] in in_cells and r["evidence_level"] not in (1, 2, 3, 4, 5)]
+                    + [r for r in recs if r["id"] not in in_cells and r["evidence_level"] not in (1, 2, 3, 4, 5)],
+                    "unlinked": [r for r in recs if r["id"] not in in_cells and r["evidence_level"] in (1, 2, 3, 4, 5)],
+                    "by_level": [(level, [r for r in recs if r["id"] in in_cells and r["evidence_level"] == level])
+                                 for level in (5, 4, 3, 2, 1)],
+                    "money": [(r, m) for r in recs for m in r["money"]]}
+
+        cached_page(f"interventions/{intervention}.html",
+                    intervention_inputs(data.ratings[intervention], recs, cells, keys, inputs) if cache is not None else None,
+                    "intervention.html", intervention_context)
     # "All records", newest first by publication date, RECORDS_PER_PAGE a page: index.html, index-2.html, ...
     # (ids end in a hash, never "-2"); excluded records are not listed (their pages stay, for search behind a filter)
     chunks = [listed[start : start + RECORDS_PER_PAGE] for start in range(0, len(listed), RECORDS_PER_PAGE)] or [[]]
@@ -786,8 +860,8 @@ def _build_site(db: str, out: Path, base_url: str | None, jobs: int, curation_fi
     added = [r["id"] for r in data.rows if previous is not None and r["id"] not in known]
     changed = [(key.partition("|")[0], key.partition("|")[2], before[key][0], now[0]) for key, now in rating_dates.items()
                if previous is not None and key in before and before[key][0] != now[0]]
-    env = environment()
     salt = site_salt(data)  # reads the package's code: once a build
+    env = environment(compiled_templates(out, salt) if cache else None)
     todo, kept, digests = plan(data, (previous or {}).get("pages") if cache else None, out, salt)
     keys = record_keys(digests)
     download_cache = BuildCache(out, "downloads", salt, enabled=cache)
@@ -795,6 +869,8 @@ def _build_site(db: str, out: Path, base_url: str | None, jobs: int, curation_fi
     folder = SiteFolder(out, data.built_at, (previous or {}).get("stamps") or {})
     for name in ("records", "downloads"):  # before the workers fork: they write into both
         folder.folder(name)
+    if todo:
+        env.get_template("record.html")  # compiled once, here, before the workers fork (not once in each)
     background = Background(todo, data, env, folder, jobs, download_cache, keys)  # workers start on the record pages and downloads now
     try:
         files = render(data, env, digests, page_cache, keys)
@@ -821,6 +897,20 @@ def _build_site(db: str, out: Path, base_url: str | None, jobs: int, curation_fi
     log.info("built %d pages for %d records into %s: %d files written, %d unchanged, %d removed, %d new records",
              report.pages, report.records, out, report.written, report.unchanged, report.removed, len(report.added))
     return report
+
+
+def compiled_templates(out: Path, salt: str) -> Path | None:
+    """The folder of this code's compiled templates in the build cache (their code depends on this package's
+    environment, so a folder per salt; the others are removed). None when it cannot be made."""
+    folder = out / CACHE_DIR / f"templates-{hashlib.sha1(salt.encode()).hexdigest()[:16]}"
+    try:
+        for old in (out / CACHE_DIR).glob("templates-*"):
+            if old != folder and old.is_dir():
+                shutil.rmtree(old, ignore_errors=True)
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return folder
 
 
 def default_jobs() -> int:
