@@ -614,3 +614,24 @@ def test_a_listing_item_whose_page_fails_with_nothing_to_name_it_or_behind_robot
     assert failure is None and candidates == []
     assert [(f.url, f.reason) for f in failures] == [(server.url("/gone"), "HTTP 404"), (server.url("/private/report"), "disallowed by robots.txt")]
     assert server.hits("/private/report") == 0
+
+
+def test_feed_links_are_joined_to_the_feed_url_and_to_xml_base():
+    """Relative entry links, a relative guid used as permalink and a relative xml:base all resolve against the feed's
+    own URL; an absolute xml:base and a tag: id stay as they are."""
+    from evidence.harvesters.feed import entry_link, parse_feed
+
+    rss = (b"<?xml version='1.0'?><rss version='2.0'><channel><title>T</title>"
+           b"<item><title>A</title><link>/reports/a</link></item>"
+           b"<item><title>B</title><guid isPermaLink='true'>b.html</guid></item>"
+           b"<item><title>C</title><guid isPermaLink='false'>tag:example.org,2020:c</guid><link>https://other.example/c</link></item>"
+           b"</channel></rss>")
+    parsed = parse_feed(rss, "application/rss+xml", "https://www.example.org/news/feed.xml")
+    assert [entry_link(e) for e in parsed.entries] == ["https://www.example.org/reports/a", "https://www.example.org/news/b.html",
+                                                      "https://other.example/c"]
+    assert parsed.entries[2]["id"] == "tag:example.org,2020:c"
+    atom = (b"<?xml version='1.0'?><feed xmlns='http://www.w3.org/2005/Atom' xml:base='archive/'><title>T</title>"
+            b"<entry><title>D</title><id>urn:uuid:1</id><link rel='alternate' href='d'/></entry>"
+            b"<entry xml:base='https://mirror.example/x/'><title>E</title><id>urn:uuid:2</id><link href='e'/></entry></feed>")
+    parsed = parse_feed(atom, "application/atom+xml", "https://www.example.org/news/atom.xml")
+    assert [entry_link(e) for e in parsed.entries] == ["https://www.example.org/news/archive/d", "https://mirror.example/x/e"]
