@@ -355,25 +355,3 @@ def test_a_piece_replaced_by_another_in_the_same_file_is_kept(tmp_path):
     new.save()
     assert cache.BuildCache(tmp_path, "downloads", "salt").old == {second: "two"}
     assert len(list((tmp_path / CACHE_DIR).glob("downloads-*.cache"))) == 1
-
-
-def test_a_rebuild_compiles_no_template_again(site_db, tmp_path, monkeypatch):
-    out = tmp_path / "site"
-    compiled: list[str] = []
-    real = build.Environment.compile
-    monkeypatch.setattr(build.Environment, "compile", lambda env, source, name=None, *rest, **kw: compiled.append(name) or real(env, source, name, *rest, **kw))
-    build.build_site(site_db, out, BASE_URL, jobs=1)
-    assert "record.html" in compiled
-    first = len(compiled)
-    build.build_site(site_db, out, BASE_URL, jobs=1)
-    assert len(compiled) == first  # every template from the last build's compiled code
-    build.build_site(site_db, out, BASE_URL, jobs=1, cache=False)
-    assert len(compiled) == 2 * first
-
-
-def test_compiled_templates_are_kept_per_salt(tmp_path):
-    one = build.compiled_templates(tmp_path, "salt one")
-    (one / "__jinja2_x.cache").write_bytes(b"compiled")
-    assert build.compiled_templates(tmp_path, "salt one") == one and (one / "__jinja2_x.cache").exists()
-    two = build.compiled_templates(tmp_path, "salt two")  # other code: other compiled templates, the old ones removed
-    assert two != one and two.is_dir() and not one.exists()

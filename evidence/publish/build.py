@@ -17,7 +17,6 @@ import logging
 import multiprocessing
 import os
 import re
-import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -27,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-from jinja2 import Environment, FileSystemBytecodeCache, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup, escape
 from sqlalchemy.engine import Row
 from sqlmodel import Session, col, select
@@ -291,12 +290,10 @@ def export_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [open_record(r) for r in rows]
 
 
-def environment(compiled: Path | None = None) -> Environment:
-    """The jinja2 environment: autoescaping everywhere, undefined names are errors. `compiled`: a folder to keep the
-    compiled templates in between builds (jinja2's bytecode cache, checked against each template's source)."""
+def environment() -> Environment:
+    """The jinja2 environment: autoescaping everywhere, undefined names are errors."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "xml"], default=True),
-                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-                      bytecode_cache=FileSystemBytecodeCache(str(compiled)) if compiled is not None else None)
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters["json_script"] = lambda value: Markup(safe_json(value, compact=True))  # safe_json escapes < > & itself
     env.globals.update(LEVEL_NAMES=LEVEL_NAMES, DESIGN_LABELS=DESIGN_LABELS, CSP=CSP, version=__version__)
     return env
@@ -860,8 +857,8 @@ def _build_site(db: str, out: Path, base_url: str | None, jobs: int, curation_fi
     added = [r["id"] for r in data.rows if previous is not None and r["id"] not in known]
     changed = [(key.partition("|")[0], key.partition("|")[2], before[key][0], now[0]) for key, now in rating_dates.items()
                if previous is not None and key in before and before[key][0] != now[0]]
+    env = environment()
     salt = site_salt(data)  # reads the package's code: once a build
-    env = environment(compiled_templates(out, salt) if cache else None)
     todo, kept, digests = plan(data, (previous or {}).get("pages") if cache else None, out, salt)
     keys = record_keys(digests)
     download_cache = BuildCache(out, "downloads", salt, enabled=cache)
@@ -897,20 +894,6 @@ def _build_site(db: str, out: Path, base_url: str | None, jobs: int, curation_fi
     log.info("built %d pages for %d records into %s: %d files written, %d unchanged, %d removed, %d new records",
              report.pages, report.records, out, report.written, report.unchanged, report.removed, len(report.added))
     return report
-
-
-def compiled_templates(out: Path, salt: str) -> Path | None:
-    """The folder of this code's compiled templates in the build cache (their code depends on this package's
-    environment, so a folder per salt; the others are removed). None when it cannot be made."""
-    folder = out / CACHE_DIR / f"templates-{hashlib.sha1(salt.encode()).hexdigest()[:16]}"
-    try:
-        for old in (out / CACHE_DIR).glob("templates-*"):
-            if old != folder and old.is_dir():
-                shutil.rmtree(old, ignore_errors=True)
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return folder
 
 
 def default_jobs() -> int:
