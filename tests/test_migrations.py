@@ -96,6 +96,16 @@ def test_a_new_catalogue_is_stamped_at_head(catalogue_path):
     assert _scalar(catalogue_path, "SELECT version_num FROM alembic_version") == migrations.head()
 
 
+def test_the_revision_catalogues_are_opened_at_without_alembic_is_alembics_head(catalogue_path):
+    """`catalogue.SCHEMA_REVISION` (checked on every open without loading Alembic) is the newest revision script: a new
+    revision that forgets to move it fails here. A catalogue stamped with another revision still takes the full check."""
+    assert catalogue.SCHEMA_REVISION == migrations.head()
+    catalogue.connect(catalogue_path, create=True).dispose()
+    _execute(catalogue_path, [("UPDATE alembic_version SET version_num = '9999'", {})])
+    with pytest.raises(catalogue.CatalogueError, match="9999"):
+        catalogue.connect(catalogue_path, create=False)
+
+
 def test_a_catalogue_made_before_migrations_is_upgraded_with_no_data_lost(catalogue_path, tmp_path):
     old_catalogue(catalogue_path)
     before = {(r["id"], r["title"], r["summary"], r["content_hash"], r["doi"]) for r in _rows(catalogue_path)}
@@ -211,6 +221,7 @@ def test_an_sqlite_upgrade_that_rebuilds_tables_keeps_every_row_or_changes_nothi
     (scripts / "versions" / f"r{revision}_rebuild.py").write_text(REBUILD.format(extra=", then fail" if fails else "", last=last,
                                                                                  revision=revision, down=head))
     monkeypatch.setattr(migrations, "SCRIPTS", scripts)
+    monkeypatch.setattr(catalogue, "SCHEMA_REVISION", revision)  # a version of evidence whose newest revision is this one
     migrations.scripts.cache_clear()
     try:
         result = invoke("--db", db, "review", "--format", "json")

@@ -6,7 +6,8 @@ adds a revision with one command (autogenerate against a fresh catalogue at the 
 
     python3 -m evidence.migrations revision "what changed"
 
-then reads the new file in `versions/` (autogenerate cannot guess a default for existing rows or a data change).
+then reads the new file in `versions/` (autogenerate cannot guess a default for existing rows or a data change),
+and sets `evidence.catalogue.SCHEMA_REVISION` to the new revision (the one catalogues are opened at without Alembic).
 """
 from __future__ import annotations
 
