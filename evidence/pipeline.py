@@ -32,7 +32,7 @@ from evidence import catalogue, offload
 from evidence.config import Source
 from evidence.fetch import Fetcher, FetchError
 from evidence.harvesters import HarvestItem, SourceError, harvester_for
-from evidence.models import Candidate, HarvestRun, ItemFailure, Record, Unchanged, utcnow
+from evidence.models import Candidate, HarvestRun, ItemFailure, Record, RecordPlace, Unchanged, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -277,12 +277,15 @@ def _note(result: SourceResult, line: str) -> None:
 
 
 def waiting_for_page(session: Session, source_id: str) -> set[str]:
-    """URL keys of this source's records stored from a feed's or listing's fields, whose own page has not answered yet."""
+    """URL keys of this source's places stored from a feed's or listing's fields, whose own page has not answered yet.
+
+    Read from the places (each keeps the fields it gave, `extra` among them), not the records: a record's `extra`
+    lies past its full text in the row, and reading it for every record of every source was most of a 304 harvest."""
     return {key for (key,) in session.connection().execute(_WAITING_FOR_PAGE, {"source": source_id})}
 
 
-_WAITING_FOR_PAGE = core_select(col(Record.url_key)).where(col(Record.source_id) == bindparam("source"),
-                                                           cast(Record.extra, Text).like('%"detail_error"%'))
+_WAITING_FOR_PAGE = core_select(col(RecordPlace.url_key)).where(col(RecordPlace.source_id) == bindparam("source"),
+                                                                cast(RecordPlace.fields, Text).like('%"detail_error"%'))
 # A run's outcome: the values are the SET clause, bound at execution (built once: every source's store ends with it)
 _FINISH_RUN = update(HarvestRun).where(col(HarvestRun.id) == bindparam("run_id"))
 
